@@ -1,0 +1,90 @@
+"""Loading contracts: our bundled one per api-version (cached), or a foreign spec file."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.spec.contract import Contract
+from conformance.spec.openapi30 import to_31
+from conformance.spec.paths import bundled_path
+from conformance.versions import check_version
+
+
+class SpecError(ValueError):
+    """A contract or spec file cannot be used; the message says why and what to do."""
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path} does not exist; run `aoai-conformance bundle`") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(document, dict):
+        raise SpecError(f"{path} is not an OpenAPI document")
+    return document
+
+
+@lru_cache(maxsize=8)
+def load_contract(api_version: str, *, strict_reference: bool = False) -> Contract:
+    """The project's contract for `api_version` (cached per arguments: treat it as read-only).
+
+    `strict_reference=True` applies the published reference where the service deviates from it.
+    """
+    check_version(api_version)
+    document = _read_json(bundled_path(api_version))
+    if strict_reference:
+        document = _apply_reference(document)
+    return Contract(document, api_version)
+
+
+def _apply_reference(document: dict[str, Any]) -> dict[str, Any]:
+    # deviations.py belongs to the Assistants contract work; imported lazily so the core loads without it.
+    try:
+        deviations = importlib.import_module("conformance.spec.deviations")
+    except ModuleNotFoundError:
+        raise SpecError("strict reference mode needs conformance.spec.deviations, which is not installed") from None
+    result: dict[str, Any] = deviations.apply_reference(copy.deepcopy(document), deviations.load_deviations())
+    return result
+
+
+def load_spec_file(path: str | Path, *, corrections: bool = True) -> Contract:
+    """A foreign OpenAPI file (JSON or YAML, 3.0 or 3.1), with the project's corrections overlay applied."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"spec file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"spec file {path} cannot be read: {exc}") from None
+    try:
+        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise SpecError(f"spec file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
+                        f"{exc}") from None
+    if not isinstance(document, dict) or "paths" not in document or "openapi" not in document:
+        raise SpecError(f"spec file {path} is not an OpenAPI document (no `openapi` / `paths`)")
+    if corrections:
+        document = _corrected(document)
+    if str(document.get("openapi", "")).startswith("3.0"):
+        document = to_31(document)
+    version = str(document.get("info", {}).get("version", ""))
+    return Contract(document, version)
+
+
+def _corrected(document: dict[str, Any]) -> dict[str, Any]:
+    # TODO(contract-core): import directly once conformance/spec/overlay.py has landed for good.
+    try:
+        overlay = importlib.import_module("conformance.spec.overlay")
+    except ModuleNotFoundError:
+        return document
+    corrected: dict[str, Any] = overlay.apply_corrections(document)[0]
+    return corrected

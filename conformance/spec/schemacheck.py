@@ -1,0 +1,209 @@
+"""Validate instances against schemas held in one OpenAPI 3.1 document, turning errors into Findings.
+
+One `SchemaChecker` per contract: the document is registered once (so `$ref`s into it resolve),
+and a compiled validator is cached per schema location, so a call costs only the validation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from conformance.findings import Finding, Severity
+from conformance.spec.pointers import deref, lookup
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "integer": (int,),
+    "number": (int, float),
+}
+_MAX_SHOWN = 60
+
+
+def show(value: Any) -> str:
+    """A short JSON rendering of a bad value for a message."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def field_path(label: str, path: Iterable[Any]) -> str:
+    out = label
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def json_path(path: Iterable[Any]) -> str:
+    return field_path("$", path)
+
+
+def _type_matches(schema: dict[str, Any], instance: Any) -> bool:
+    wanted = schema.get("type")
+    if wanted is None:
+        return True
+    names = [wanted] if isinstance(wanted, str) else list(wanted)
+    for name in names:
+        kinds = _JSON_TYPES.get(name, ())
+        if isinstance(instance, bool) and name not in ("boolean",):
+            continue
+        if isinstance(instance, kinds):
+            return True
+    return False
+
+
+class SchemaChecker:
+    def __init__(self, document: dict[str, Any], uri: str) -> None:
+        self.document = document
+        self._uri = uri
+        resource: Resource[Any] = DRAFT202012.create_resource(document)
+        self._registry: Registry[Any] = Registry().with_resource(uri, resource)
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    def validator(self, ptr: str) -> Draft202012Validator:
+        """The compiled validator for the schema at JSON pointer `ptr` (cached)."""
+        found = self._validators.get(ptr)
+        if found is None:
+            lookup(self.document, ptr)  # fail early, naming the pointer
+            found = Draft202012Validator({"$ref": f"{self._uri}#{ptr}"}, registry=self._registry)
+            self._validators[ptr] = found
+        return found
+
+    def label(self, ptr: str, fallback: str) -> str:
+        """Name used in messages: the component schema's name when the location is (a ref to) one."""
+        prefix = "/components/schemas/"
+        if ptr.startswith(prefix) and "/" not in ptr[len(prefix):]:
+            return ptr[len(prefix):]
+        node = lookup(self.document, ptr)
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#" + prefix):
+            return str(node["$ref"][len(prefix) + 1:])
+        return fallback
+
+    def check(self, ptr: str, instance: Any, *, rule: str, label: str, where_prefix: str = "$",
+              extras: bool = True) -> list[Finding]:
+        findings: list[Finding] = []
+        seen: set[tuple[str, str]] = set()
+        for error in self.validator(ptr).iter_errors(instance):
+            finding = self._finding(error, rule, label, where_prefix)
+            key = (finding.where, finding.message)
+            if key not in seen:
+                seen.add(key)
+                findings.append(finding)
+        if extras:
+            findings.extend(self.extra_fields(ptr, instance, rule=rule, label=label, where_prefix=where_prefix))
+        return findings
+
+    def _finding(self, error: ValidationError, rule: str, label: str, where_prefix: str) -> Finding:
+        if error.context and error.validator in ("oneOf", "anyOf"):
+            deeper = best_match(error.context)
+            if deeper is not None:
+                error = deeper
+        path = list(error.absolute_path)
+        kind = error.validator
+        value = error.instance
+        if kind == "required":
+            missing = [n for n in error.validator_value if isinstance(value, dict) and n not in value]
+            name = next((n for n in missing if f"'{n}'" in error.message), missing[0] if missing else "?")
+            path = [*path, name]
+            text = "missing required field"
+        elif kind == "type":
+            wanted = error.validator_value
+            wanted_text = " or ".join(wanted) if isinstance(wanted, list) else str(wanted)
+            text = f"expected {wanted_text}, got {show(value)}"
+        elif kind == "const":
+            text = f"expected {show(error.validator_value)}, got {show(value)}"
+        elif kind == "enum":
+            allowed = ", ".join(show(v) for v in error.validator_value)
+            text = f"expected one of {allowed}, got {show(value)}"
+        elif kind in ("oneOf", "anyOf"):
+            text = f"matches none of the allowed shapes ({kind}), got {show(value)}"
+        else:
+            text = f"{error.message if len(error.message) <= 120 else error.message[:117] + '...'}"
+        return Finding(rule, f"{field_path(label, path)}: {text}", field_path(where_prefix, path))
+
+    # -- undocumented fields (information only: the service ships fields before the docs) --
+
+    def extra_fields(self, ptr: str, instance: Any, *, rule: str, label: str,
+                     where_prefix: str = "$") -> list[Finding]:
+        out: list[Finding] = []
+        self._walk(lookup(self.document, ptr), instance, [], out, rule, label, where_prefix, 0)
+        return out
+
+    def _walk(self, schema: Any, instance: Any, path: list[Any], out: list[Finding], rule: str,
+              label: str, where_prefix: str, depth: int, severity: Severity = "info") -> None:
+        if depth > 40:
+            return
+        schema = deref(self.document, schema)
+        if not isinstance(schema, dict):
+            return
+        parts = [schema, *(deref(self.document, s) for s in schema.get("allOf", []))]
+        for key in ("oneOf", "anyOf"):
+            if key in schema:
+                branch = self._branch(schema[key], instance)
+                if branch is None:
+                    return  # ambiguous: say nothing rather than guess
+                parts.append(branch)
+        if isinstance(instance, dict):
+            props: dict[str, Any] = {}
+            open_ended = False
+            for part in parts:
+                if isinstance(part, dict):
+                    props.update(part.get("properties", {}))
+                    open_ended = open_ended or "additionalProperties" in part or "patternProperties" in part
+            if props and not open_ended:
+                for key in instance:
+                    if key not in props:
+                        where = field_path(where_prefix, [*path, key])
+                        out.append(Finding(rule, f"{field_path(label, [*path, key])}: undocumented field "
+                                                 f"(value {show(instance[key])})", where, severity))
+            for key, sub in props.items():
+                if key in instance:
+                    self._walk(sub, instance[key], [*path, key], out, rule, label, where_prefix, depth + 1)
+            for part in parts:
+                extra = part.get("additionalProperties") if isinstance(part, dict) else None
+                if isinstance(extra, dict):
+                    for key, value in instance.items():
+                        if key not in props:
+                            self._walk(extra, value, [*path, key], out, rule, label, where_prefix, depth + 1)
+        elif isinstance(instance, list):
+            for part in parts:
+                items = part.get("items") if isinstance(part, dict) else None
+                if isinstance(items, dict):
+                    for index, item in enumerate(instance):
+                        self._walk(items, item, [*path, index], out, rule, label, where_prefix, depth + 1)
+
+    def _branch(self, branches: list[Any], instance: Any) -> dict[str, Any] | None:
+        """The one branch whose type and constant properties fit the instance, if exactly one does."""
+        fits = []
+        for raw in branches:
+            branch = deref(self.document, raw)
+            if not isinstance(branch, dict) or not _type_matches(branch, instance):
+                continue
+            if isinstance(instance, dict) and not _constants_match(branch, instance):
+                continue
+            fits.append(branch)
+        return fits[0] if len(fits) == 1 else None
+
+
+def _constants_match(schema: dict[str, Any], instance: dict[str, Any]) -> bool:
+    for name, sub in schema.get("properties", {}).items():
+        if not isinstance(sub, dict):
+            continue
+        if "const" in sub and name in instance and instance[name] != sub["const"]:
+            return False
+        enum = sub.get("enum")
+        if isinstance(enum, list) and len(enum) == 1 and name in instance and instance[name] != enum[0]:
+            return False
+    return True
