@@ -1,0 +1,1 @@
+"""Packaged known-deviation files, one per target name (`<target>.toml`)."""

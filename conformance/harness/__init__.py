@@ -1,0 +1,1 @@
+"""What the pytest plugin stands on: targets, tagged resources, expectations, results."""

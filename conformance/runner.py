@@ -1,0 +1,86 @@
+"""`aoai-conformance run`: the suite through pytest, then the report.
+
+A thin wrapper: every option is the plugin's own (`pytest --pyargs conformance.suite ...` does the
+same), plus the report built at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from conformance.config import TARGET_KINDS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aoai-conformance run",
+        description="Run the conformance suite against a target and write reports.",
+        epilog="Arguments after `--` go to pytest unchanged.",
+    )
+    parser.add_argument("--target", default=None, help=f"{', '.join(TARGET_KINDS)} or a targets.toml section (default emulator)")
+    parser.add_argument("--base-url", default=None, help="endpoint, e.g. https://<resource>.openai.azure.com")
+    parser.add_argument("--api-key", default=None, help="api-key (prefer AZURE_OPENAI_API_KEY)")
+    parser.add_argument("--api-version", action="append", default=None, help="repeatable; default: all supported")
+    parser.add_argument("--auth", choices=("key", "entra", "none"), default=None)
+    parser.add_argument("--targets-file", default=None)
+    parser.add_argument("--expectations", default=None, help="known-deviations TOML for this target")
+    parser.add_argument("--strict-reference", action="store_true")
+    parser.add_argument("-k", dest="keyword", default=None, help="pytest -k selection")
+    parser.add_argument("-m", dest="markexpr", default=None, help="pytest -m selection (areas, expensive, ...)")
+    parser.add_argument("-n", dest="workers", default=None, help="parallel workers (pytest-xdist)")
+    parser.add_argument("--report-dir", default="reports", help="where results, JUnit, Allure and the report go")
+    parser.add_argument("--history", default=None, help="history file (default <report-dir>/history.jsonl)")
+    parser.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
+    parser.add_argument("-q", "--quiet", action="store_true")
+    return parser
+
+
+def pytest_args(options: argparse.Namespace, extra: list[str]) -> list[str]:
+    report_dir = Path(options.report_dir)
+    ini = resources.files("conformance.suite").joinpath("suite.ini")
+    args = ["-c", str(ini), "--pyargs", "conformance.suite", "--report-dir", str(report_dir),
+            f"--junitxml={report_dir / 'junit.xml'}", f"--alluredir={report_dir / 'allure-results'}",
+            "--clean-alluredir", "-p", "no:randomly"]
+    for flag, value in (("--target", options.target), ("--base-url", options.base_url),
+                        ("--api-key", options.api_key), ("--auth", options.auth),
+                        ("--targets-file", options.targets_file), ("--expectations", options.expectations),
+                        ("-k", options.keyword), ("-m", options.markexpr), ("-n", options.workers)):
+        if value:
+            args += [flag, str(value)]
+    for version in options.api_version or []:
+        args += ["--api-version", version]
+    if options.strict_reference:
+        args.append("--strict-reference")
+    args.append("-q" if options.quiet else "-rfEX")
+    return args + extra
+
+
+def main(argv: list[str]) -> int:
+    if "--" in argv:
+        split = argv.index("--")
+        argv, extra = argv[:split], argv[split + 1 :]
+    else:
+        extra = []
+    options = build_parser().parse_args(argv)
+    code = int(pytest.main(pytest_args(options, extra)))
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("aoai-conformance: no test matched the selection (-k / -m / --api-version)", file=sys.stderr)
+        return code
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED) or options.no_report:
+        return code
+    report_dir = Path(options.report_dir)
+    if not (report_dir / "results.jsonl").exists():
+        return code
+    try:
+        from conformance.report import build_report
+    except ImportError:
+        return code
+    history = Path(options.history) if options.history else report_dir / "history.jsonl"
+    html = build_report([report_dir], report_dir, history)
+    print(f"aoai-conformance: report written to {html}")
+    return code
