@@ -1,0 +1,137 @@
+"""The merged view of one build: records grouped into cells, areas and operations, with counts.
+
+A *cell* is one (target, api-version) pair: a column of the matrix. Everything the HTML, the
+Markdown and the history write is computed here once, so the three always agree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from conformance.results import Outcome, RunInfo, TestRecord
+
+# Outcomes in display order.
+OUTCOMES: tuple[Outcome, ...] = (
+    "passed", "failed", "xpassed", "error", "xfailed", "skipped", "unavailable",
+)
+# A known deviation that no longer happens is strict: it counts as a failure, like an error.
+BAD: frozenset[str] = frozenset({"failed", "xpassed", "error"})
+# Outcomes that measured the target; skipped and unavailable say nothing about compatibility.
+MEASURED: frozenset[str] = frozenset({"passed", "failed", "xpassed", "error", "xfailed"})
+
+Status = Literal["fail", "deviation", "pass", "partial", "none"]
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    target: str
+    api_version: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.target} · {self.api_version}"
+
+
+@dataclass
+class Counts:
+    by_outcome: Counter[str] = field(default_factory=Counter)
+
+    def add(self, outcome: str) -> None:
+        self.by_outcome[outcome] += 1
+
+    def __getitem__(self, outcome: str) -> int:
+        return self.by_outcome.get(outcome, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_outcome.values())
+
+    @property
+    def bad(self) -> int:
+        return sum(self[o] for o in BAD)
+
+    @property
+    def measured(self) -> int:
+        return sum(self[o] for o in MEASURED)
+
+    @property
+    def pass_rate(self) -> float | None:
+        """passed / measured; known deviations count against the rate (the target does differ)."""
+        return self["passed"] / self.measured if self.measured else None
+
+    @property
+    def status(self) -> Status:
+        if self.bad:
+            return "fail"
+        if self["xfailed"]:
+            return "deviation"
+        if not self["passed"]:
+            return "none"
+        return "partial" if self["unavailable"] else "pass"
+
+    def as_dict(self) -> dict[str, int]:
+        return {o: self[o] for o in OUTCOMES}
+
+
+def record_key(record: TestRecord) -> str:
+    """Identity of a test across builds: the same id on another target or api-version is another test."""
+    return f"{record.target}\t{record.api_version}\t{record.id}"
+
+
+def operations_of(record: TestRecord) -> list[str]:
+    ops = [record.operation] if record.operation else []
+    return ops + [o for o in record.operations if o and o not in ops]
+
+
+@dataclass
+class Build:
+    """Merged records (already de-duplicated) and the runs they came from."""
+
+    records: list[TestRecord]
+    runs: list[RunInfo]
+
+    @property
+    def cells(self) -> list[Cell]:
+        return sorted({Cell(r.target, r.api_version) for r in self.records})
+
+    @property
+    def areas(self) -> list[str]:
+        return sorted({r.area or "(none)" for r in self.records})
+
+    @property
+    def run_ids(self) -> list[str]:
+        ids = {r.run_id for r in self.runs} | {r.run_id for r in self.records}
+        return sorted(i for i in ids if i)
+
+    @property
+    def finished_at(self) -> str:
+        stamps = [r.finished_at or r.started_at for r in self.runs]
+        return max((s for s in stamps if s), default="")
+
+    def counts(self, cell: Cell | None = None, area: str | None = None,
+               operation: str | None = None) -> Counts:
+        counts = Counts()
+        for record in self.records:
+            if cell is not None and (record.target, record.api_version) != (cell.target, cell.api_version):
+                continue
+            if area is not None and (record.area or "(none)") != area:
+                continue
+            if operation is not None and (record.operation or "(several)") != operation:
+                continue
+            counts.add(record.outcome)
+        return counts
+
+    def operations_in(self, area: str) -> list[str]:
+        return sorted({r.operation or "(several)" for r in self.records if (r.area or "(none)") == area})
+
+    def cost(self) -> tuple[int, int]:
+        """(requests, tokens): a run's RunInfo total where it reports one, else the sum of its records."""
+        totals = []
+        for name in ("requests", "tokens"):
+            reported = {r.run_id for r in self.runs if getattr(r, name)}
+            from_runs = sum(getattr(r, name) for r in self.runs if r.run_id in reported)
+            from_records = sum(getattr(r, name) for r in self.records if r.run_id not in reported)
+            totals.append(from_runs + from_records)
+        return totals[0], totals[1]
