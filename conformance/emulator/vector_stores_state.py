@@ -3,18 +3,18 @@
 Status is computed when an object is read (no background task): a file is `in_progress` for
 `FILE_PHASES` paces after it was added, then `completed`, or `failed` with `last_error` when its id
 contains `FAIL_MARKER` (there is no files API in this contract, so any `file-...` id is accepted and
-the id itself is the trigger). Cancelling a batch turns its unfinished files `cancelled`; the batch
-answers `cancelling` on the cancel call and `cancelled` afterwards. A store's `file_counts`,
-`usage_bytes` and `status` are always derived from its files, so they cannot disagree.
+the id itself is the trigger). Cancelling a batch turns its unfinished files and the batch
+`cancelled`. A store's `file_counts`, `usage_bytes` and `status` are always derived from its files,
+so they cannot disagree.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from conformance.emulator.store import Store
 
 FAIL_MARKER = "fail"
 FILE_PHASES = 2  # paces a file spends in_progress
@@ -87,8 +87,9 @@ class FileBatch:
     def status(self, now: float, pace: float) -> str:
         counts = self.counts(now, pace)
         if self.cancel_requested is not None:
-            # The cancel call itself answers `cancelling`; one pace later the batch is `cancelled`.
-            return "cancelling" if now < self.cancel_requested + pace else "cancelled"
+            # The reference's example shows `cancelling` on the cancel call, but the status enum (and so
+            # the contract) has no such value: the emulator answers `cancelled` at once.
+            return "cancelled"
         return "in_progress" if counts["in_progress"] else "completed"
 
     def to_json(self, now: float, pace: float) -> dict[str, Any]:
@@ -129,7 +130,7 @@ class VectorStore:
         usage = sum(
             file_bytes(f.id) for f in self.files.values() if f.status(now, pace) == "completed"
         )
-        return {
+        body: dict[str, Any] = {
             "id": self.id,
             "object": "vector_store",
             "created_at": self.created_at,
@@ -137,11 +138,13 @@ class VectorStore:
             "usage_bytes": usage,
             "file_counts": counts,
             "status": status,
-            "expires_after": self.expires_after,
             "expires_at": expires_at,
             "last_active_at": self.last_active_at,
             "metadata": self.metadata if self.metadata is not None else {},
         }
+        if self.expires_after is not None:  # absent, not null, when no policy is set (as OpenAI)
+            body["expires_after"] = self.expires_after
+        return body
 
 
 def count_files(files: list[StoreFile], now: float, pace: float) -> dict[str, int]:
@@ -152,34 +155,60 @@ def count_files(files: list[StoreFile], now: float, pace: float) -> dict[str, in
     return counts
 
 
-@dataclass
 class VectorStoreState:
-    """All vector stores of one emulator; `clock`/`wall` are injectable for tests."""
+    """All vector stores of one emulator, kept in the shared `Store` (its clock and id generator)."""
 
-    clock: Callable[[], float] = time.monotonic
-    wall: Callable[[], float] = time.time
-    stores: dict[str, VectorStore] = field(default_factory=dict)
-    sequence: int = 0
+    KEY = "vector_stores"
 
-    def next_sequence(self) -> int:
-        self.sequence += 1
-        return self.sequence
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.stores: dict[str, VectorStore] = {}
+
+    @classmethod
+    def of(cls, store: Store) -> VectorStoreState:
+        state = store.extras.get(cls.KEY)
+        if not isinstance(state, VectorStoreState):
+            state = store.extras[cls.KEY] = VectorStoreState(store)
+        return state
 
     def now(self) -> float:
-        return self.clock()
+        return self.store.now()
 
-    def add_file(self, store: VectorStore, file_id: str, chunking: dict[str, Any] | None) -> StoreFile:
+    def create_store(self, name: str | None, metadata: dict[str, Any] | None,
+                     expires_after: dict[str, Any] | None) -> VectorStore:
+        store_id, sequence = self.store.new_id("vs")
+        created = self.store.timestamp()
+        vector_store = VectorStore(
+            id=store_id, created_at=created, sequence=sequence, name=name, metadata=metadata,
+            expires_after=expires_after, last_active_at=created,
+        )
+        self.stores[store_id] = vector_store
+        return vector_store
+
+    def add_file(self, vector_store: VectorStore, file_id: str, chunking: dict[str, Any] | None) -> StoreFile:
+        # The shared counter keeps creation order == (created_at, sequence) order for pagination.
+        _, sequence = self.store.new_id("vsf")
         item = StoreFile(
             id=file_id,
-            vector_store_id=store.id,
-            created_at=int(self.wall()),
-            added=self.clock(),
-            sequence=self.next_sequence(),
+            vector_store_id=vector_store.id,
+            created_at=self.store.timestamp(),
+            added=self.store.now(),
+            sequence=sequence,
             chunking_strategy=resolve_chunking(chunking),
         )
-        store.files[file_id] = item
-        store.last_active_at = int(self.wall())
+        vector_store.files.pop(file_id, None)  # re-adding a file replaces it (and moves it last)
+        vector_store.files[file_id] = item
+        vector_store.last_active_at = self.store.timestamp()
         return item
+
+    def add_batch(self, vector_store: VectorStore, file_ids: list[str],
+                  chunking: dict[str, Any] | None) -> FileBatch:
+        batch_id, sequence = self.store.new_id("vsfb")
+        files = [self.add_file(vector_store, file_id, chunking) for file_id in dict.fromkeys(file_ids)]
+        batch = FileBatch(id=batch_id, vector_store_id=vector_store.id, created_at=self.store.timestamp(),
+                          sequence=sequence, files=files)
+        vector_store.batches[batch_id] = batch
+        return batch
 
 
 def resolve_chunking(requested: dict[str, Any] | None) -> dict[str, Any] | None:
