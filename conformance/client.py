@@ -94,6 +94,7 @@ class ConformanceClient:
         data: Mapping[str, Any] | None,
         api_version: Any,
         auth: bool,
+        retry: bool = True,
     ) -> httpx.Request:
         query: dict[str, Any] = {}
         version = self.api_version if api_version is _DEFAULT else api_version
@@ -110,6 +111,8 @@ class ConformanceClient:
             content=content,
             files=files,
             data=data,
+            # read by ResilientTransport: tests that provoke a 429 or 5xx want the raw answer
+            extensions={} if retry else {"aoai_no_retry": True},
         )
 
     def _observe(self, request: httpx.Request, response: httpx.Response, started: float, tokens: int) -> None:
@@ -134,11 +137,13 @@ class ConformanceClient:
         data: Mapping[str, Any] | None = None,
         api_version: Any = _DEFAULT,
         auth: bool = True,
+        retry: bool = True,
     ) -> httpx.Response:
-        """Send one request. `api_version=None` omits the parameter; `auth=False` sends no credentials."""
+        """Send one request. `api_version=None` omits the parameter; `auth=False` sends no credentials;
+        `retry=False` returns a 429 / 5xx as it came instead of retrying it."""
         request = self._build(
             method, path, json_body=json, params=params, headers=headers, content=content,
-            files=files, data=data, api_version=api_version, auth=auth,
+            files=files, data=data, api_version=api_version, auth=auth, retry=retry,
         )
         started = time.monotonic()
         try:

@@ -26,6 +26,8 @@ from conformance.config import Deployments, SettingsError, TargetSettings, resol
 from conformance.findings import ConformanceError
 from conformance.harness.expectations import load_expectations
 from conformance.harness.recorder import AREAS, USER_PROPERTY, Recorder
+from conformance.harness.resilience import ResilientTransport, RetryPolicy, TargetUnavailable
+from conformance.harness.shared import Budget, ConcurrencyCap, Pacer, run_state_dir
 from conformance.harness.target import EmulatorProcess, start_emulator, token_provider_for
 from conformance.harness.tracker import Ledger, Tracker, state_dir
 from conformance.results import RESULTS_FILE, RUN_FILE, RunInfo, write_records, write_run_info
@@ -62,6 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="start the embedded emulator with this fault switch on (testing the suite itself)")
     group.addoption("--emulator-run-speed", default=None, help="run pace of the embedded emulator")
     group.addoption("--run-id", default=None, help="tag for created objects (default: random)")
+    group.addoption("--retries", type=int, default=4, help="attempts per request on 429 / transient 5xx (default 4)")
+    group.addoption("--max-rps", type=float, default=None, help="request starts per second, across all workers")
+    group.addoption("--max-concurrency", type=int, default=None, help="requests in flight, across all workers")
+    group.addoption("--max-requests", type=int, default=None, help="stop the run cleanly after this many requests")
+    group.addoption("--max-tokens", type=int, default=None, help="stop the run cleanly after this many tokens")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -184,8 +191,24 @@ def aoai_run_id(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def _aoai_transport() -> Iterator[httpx.HTTPTransport]:
-    transport = httpx.HTTPTransport(retries=0)
+def aoai_budget(request: pytest.FixtureRequest, aoai_run_id: str) -> Budget:
+    """Requests and tokens the whole run (all workers) spent, against --max-requests / --max-tokens."""
+    config = request.config
+    return Budget(run_state_dir(aoai_run_id), config.getoption("max_requests"), config.getoption("max_tokens"))
+
+
+@pytest.fixture(scope="session")
+def _aoai_transport(request: pytest.FixtureRequest, aoai_run_id: str, aoai_budget: Budget) -> Iterator[httpx.BaseTransport]:
+    config = request.config
+    folder = run_state_dir(aoai_run_id)
+    rps, concurrency = config.getoption("max_rps"), config.getoption("max_concurrency")
+    transport = ResilientTransport(
+        httpx.HTTPTransport(retries=0),
+        RetryPolicy(attempts=max(1, config.getoption("retries"))),
+        pacer=Pacer(folder, rps) if rps else None,
+        cap=ConcurrencyCap(folder, concurrency) if concurrency else None,
+        budget=aoai_budget,
+    )
     yield transport
     transport.close()
 
@@ -207,10 +230,20 @@ def client(
     request: pytest.FixtureRequest,
     api_version: str,
     aoai_settings: TargetSettings,
-    _aoai_transport: httpx.HTTPTransport,
+    _aoai_transport: httpx.BaseTransport,
+    aoai_budget: Budget,
 ) -> ConformanceClient:
     """A client for the target and this test's api-version; every exchange is counted for the test."""
+    stop = aoai_budget.exhausted()
+    if stop:
+        pytest.skip(f"run stopped: {stop}")
     exchanges = request.node.stash.setdefault(EXCHANGES_KEY, [])
+
+    def observe(exchange: Exchange) -> None:
+        exchanges.append(exchange)
+        if exchange.tokens:
+            aoai_budget.charge(tokens=exchange.tokens)
+
     assert aoai_settings.endpoint is not None
     return ConformanceClient(
         aoai_settings.endpoint,
@@ -219,7 +252,7 @@ def client(
         token_provider=token_provider_for(aoai_settings),
         timeout=aoai_settings.timeout,
         transport=_aoai_transport,
-        observer=exchanges.append,
+        observer=observe,
     )
 
 
@@ -272,8 +305,11 @@ def _props(item: pytest.Item, call_excinfo: pytest.ExceptionInfo[BaseException] 
     op_marker = item.get_closest_marker("operation")
     exchanges = item.stash.get(EXCHANGES_KEY, [])
     rules: list[str] = []
+    unavailable = False
     if call_excinfo is not None and isinstance(call_excinfo.value, ConformanceError):
         rules = call_excinfo.value.rules
+    if call_excinfo is not None and isinstance(call_excinfo.value, TargetUnavailable):
+        unavailable = True
     module = getattr(item, "module", None)
     short_module = module.__name__.rsplit(".", 1)[-1] if module is not None else ""
     return {
@@ -285,6 +321,7 @@ def _props(item: pytest.Item, call_excinfo: pytest.ExceptionInfo[BaseException] 
         "operations": _operations(item, exchanges, version),
         "requests": len(exchanges),
         "tokens": sum(e.tokens for e in exchanges),
+        "unavailable": unavailable,
     }
 
 
