@@ -22,7 +22,11 @@ from conformance.invariants.lifecycle import (
     check_status_walk,
     check_steps,
 )
-from conformance.invariants.objects import check_assistant_content_filter_outcome, check_deleted, check_modified
+from conformance.invariants.objects import (
+    check_assistant_content_filter_outcome,
+    check_deleted,
+    check_modified,
+)
 from conformance.invariants.pagination import (
     check_list_envelope,
     check_page,
