@@ -336,6 +336,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    if _is_conformance(item) and item.config.getoption("allure_report_dir", None):
+        _allure_labels(item)
+    return (yield)
+
+
+def _allure_labels(item: pytest.Item) -> None:
+    """Allure: areas as epics, operations as features, api-version and target as parameters."""
+    import allure
+
+    dynamic: Any = allure.dynamic  # allure-pytest's functions carry no annotations
+    area = next((m.name for m in item.iter_markers() if m.name in AREAS), "other")
+    op_marker = item.get_closest_marker("operation")
+    dynamic.epic(area)
+    if op_marker is not None:
+        dynamic.feature(str(op_marker.args[0]))
+    dynamic.parameter("api_version", _api_version_of(item) or "")
+    dynamic.parameter("target", item.config.stash[RECORDER_KEY].target)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     recorder = _recorder_of(report)
     if recorder is not None:
