@@ -162,3 +162,30 @@ def check_chat_annotations(body: Any, *, where: str = "") -> list[Finding]:
             findings.append(Finding(rule, f"choices[{index}].finish_reason is \"content_filter\" but {label} has "
                                     "no category with filtered: true", where))
     return findings
+
+
+# ---------------------------------------------------------------- added by suite-crud (client mistakes)
+
+def check_bad_request(status: int, body: Any, *, what: str = "invalid input", where: str = "") -> list[Finding]:
+    """Invalid input (malformed JSON, a missing required field, a wrong type, an out-of-range
+    value): 400 with the error envelope."""
+    return [*_check_status(status, 400, R.ERRORS_BAD_REQUEST, what, where),
+            *check_error_envelope(status, body, where=where)]
+
+
+def check_api_version_rejected(status: int, body: Any, *, what: str = "the api-version", where: str = "") -> list[Finding]:
+    """A missing or unsupported api-version: the service's status is not on record, so any 4xx
+    with the error envelope conforms; a served (2xx) or 5xx answer does not."""
+    findings = []
+    if not 400 <= status <= 499:
+        findings.append(Finding(R.ERRORS_API_VERSION, f"a request with {what} answered status {status}, "
+                                "expected a 4xx rejection", where))
+    findings.extend(check_error_envelope(status, body, where=where))
+    return findings
+
+
+def check_not_served(status: int, *, what: str = "a request without valid credentials", where: str = "") -> list[Finding]:
+    """A request without valid credentials is never served (whatever the error status)."""
+    if 200 <= status <= 399:
+        return [Finding(R.ERRORS_AUTH, f"{what} was served with status {status}", where)]
+    return []

@@ -8,7 +8,7 @@ from typing import Any
 from conformance.findings import Finding
 from conformance.invariants import rules as R
 from conformance.invariants._common import is_list, is_mapping, show
-from conformance.invariants.errors import check_content_filter_error
+from conformance.invariants.errors import check_content_filter_error, check_error_envelope
 
 
 def check_deleted(body: Any, *, object_name: str, object_id: str, where: str = "") -> list[Finding]:
@@ -84,3 +84,39 @@ def check_assistant_content_filter_outcome(status: int, body: Any, *, where: str
     return [Finding(rule, f"run.status is {show(run_status)} with incomplete_details {show(details)} and last_error "
                     f"{show(error)}, expected incomplete (reason content_filter) or failed (code content_filter)",
                     where)]
+
+
+# ---------------------------------------------------------------- added by suite-crud (read-back and gone checks)
+
+def check_roundtrip(
+    created: Mapping[str, Any],
+    read: Mapping[str, Any],
+    *,
+    omissible: Collection[str] = (),
+    where: str = "",
+) -> list[Finding]:
+    """A retrieve reads back the object the create answered: every field of `created` is present
+    and equal in `read`, except fields in `omissible`, which may be absent (the service omits a
+    message's `status` and its timestamps on GET) but, when present, must still agree."""
+    rule = R.CRUD_ROUNDTRIP
+    findings = []
+    for key, value in created.items():
+        if key not in read:
+            if key not in omissible:
+                findings.append(Finding(rule, f"{key} ({show(value)} on create) is missing when read back", where))
+            continue
+        # An omissible field read back as null says "not reported", like an absent one.
+        silent = key in omissible and read[key] is None
+        if not silent and not matches(read[key], value):
+            findings.append(Finding(rule, f"{key} reads back as {show(read[key])}, created as {show(value)}", where))
+    return findings
+
+
+def check_gone(status: int, body: Any, *, what: str = "the deleted object", where: str = "") -> list[Finding]:
+    """A deleted object answers 404 afterwards, with the error envelope."""
+    findings = []
+    if status != 404:
+        findings.append(Finding(R.CRUD_DELETED_GONE, f"{what} answered status {status} after its delete, "
+                                "expected 404", where))
+    findings.extend(check_error_envelope(status, body, where=where))
+    return findings

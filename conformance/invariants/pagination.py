@@ -228,3 +228,23 @@ def _check_coverage(
             findings.append(Finding(R.PAGINATION_WALK_COMPLETE, f"{len(extra)} unexpected item(s) returned: "
                                     f"{show(extra)}", where))
     return findings
+
+
+# ---------------------------------------------------------------- added by suite-crud (defaults)
+
+def check_same_page(
+    body: Any, reference: Any, *, rule: str = R.PAGINATION_ORDER, what: str = "the page", where: str = ""
+) -> list[Finding]:
+    """`body` lists the same ids in the same order, with the same has_more, as `reference` (e.g. a
+    page fetched without limit/order against the one fetched with limit=20&order=desc)."""
+    if not (is_mapping(body) and is_mapping(reference)):
+        return []  # the envelope check reports non-objects
+    ids = [item.get("id") for item in _items(body)]
+    expected = [item.get("id") for item in _items(reference)]
+    findings = []
+    if ids != expected:
+        findings.append(Finding(rule, f"{what} lists {show(ids)}, expected {show(expected)}", where))
+    if body.get("has_more") != reference.get("has_more"):
+        findings.append(Finding(rule, f"{what} has has_more {show(body.get('has_more'))}, expected "
+                                f"{show(reference.get('has_more'))}", where))
+    return findings
