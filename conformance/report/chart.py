@@ -15,8 +15,9 @@ from conformance.report.model import Cell
 LAST_N = 30
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#393b79", "#637939")
-WIDTH, HEIGHT = 720, 280
-LEFT, RIGHT, TOP, BOTTOM = 48, 170, 16, 40
+WIDTH, HEIGHT = 640, 280
+LEFT, RIGHT, TOP, BOTTOM = 48, 190, 16, 40
+NUDGE = 1.6  # px between areas, so lines with equal rates stay visible side by side
 
 
 def area_colours(areas: list[str]) -> dict[str, str]:
@@ -76,18 +77,27 @@ def line_chart(lines: list[HistoryLine], cell: Cell, colours: dict[str, str]) ->
                        f"{escape(_label(line))}</text>")
     out.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" class="axis-label">'
                f"build (finished, MM-DD)</text>")
+    middle = (len(series) - 1) / 2
     for n, (area, values) in enumerate(sorted(series.items())):
         colour = colours.get(area, PALETTE[n % len(PALETTE)])
-        out.append(_polyline(values, x, y, colour, area, lines))
-        ly = TOP + 14 * n + 6
+        nudge = (n - middle) * NUDGE
+        out.append(_polyline(values, x, _shifted(y, nudge), colour, area, lines))
+        ly = TOP + 15 * n + 6
+        last = next((v for v in reversed(values) if v is not None), None)
+        latest = "—" if last is None else f"{last:.0%}"
         out.append(f'<line x1="{WIDTH - RIGHT + 14}" y1="{ly}" x2="{WIDTH - RIGHT + 34}" y2="{ly}" '
                    f'stroke="{colour}" stroke-width="3"/>')
-        out.append(f'<text x="{WIDTH - RIGHT + 40}" y="{ly + 4}" class="legend">{escape(area)}</text>')
+        out.append(f'<text x="{WIDTH - RIGHT + 40}" y="{ly + 4}" class="legend">{escape(area)} '
+                   f'<tspan class="tick">{latest}</tspan></text>')
     if not series:
         out.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}" text-anchor="middle" '
                    f'class="tick">no history for this target and api-version yet</text>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _shifted(y: Callable[[float], float], by: float) -> Callable[[float], float]:
+    return lambda rate: y(rate) + by
 
 
 def _polyline(values: list[float | None], x: Callable[[int], float], y: Callable[[float], float],

@@ -132,6 +132,24 @@ def write_sample(root: Path, builds: int = BUILDS) -> Path:
     return html
 
 
+def record(**fields: object) -> TestRecord:
+    """A passing suite record with sensible defaults; tests override what they care about."""
+    base: dict[str, object] = {"id": "test_x.py::test_one", "area": "crud", "operation": "Create_Assistant",
+                               "api_version": VERSIONS[1], "target": "emulator", "outcome": "passed",
+                               "duration": 0.1, "run_id": "run-1"}
+    base.update(fields)
+    return TestRecord(**base)  # type: ignore[arg-type]
+
+
+def write_dir(folder: Path, records: list[TestRecord], run: RunInfo | None = None) -> Path:
+    """A results directory as the suite writes it: results.jsonl (+ run.json)."""
+    (folder / RESULTS_FILE).unlink(missing_ok=True)
+    write_records(folder / RESULTS_FILE, records)
+    if run is not None:
+        write_run_info(folder / RUN_FILE, run)
+    return folder
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m conformance.report.demo OUT_DIR")
