@@ -151,7 +151,7 @@ def _validate(ctx: EmuRequest, body: Any, content_type: str) -> None:
         ctx.api_version,
         ctx.request.method,
         _contract_path(ctx),
-        query=ctx.query,
+        query=dict(ctx.request.query_params),  # the contract requires api-version itself
         body=body,
         content_type=content_type,
     )
