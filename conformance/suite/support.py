@@ -14,6 +14,7 @@ import httpx
 
 from conformance.client import ConformanceClient
 from conformance.findings import ConformanceError, Finding, require
+from conformance.harness.tracker import Tracker
 from conformance.spec import Contract
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "incomplete", "expired"})
@@ -78,3 +79,58 @@ def poll_run(
 def subset(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
     """Keys of `expected` whose value `actual` does not echo."""
     return [key for key, value in expected.items() if actual.get(key) != value]
+
+
+# ---------------------------------------------------------------- runs with a forced tool call
+# (added by suite-lifecycle; used by the run, tool and streaming modules)
+
+WEATHER_FUNCTION = "get_weather"
+WEATHER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": WEATHER_FUNCTION,
+        "description": "Current weather for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+# Forcing the call makes the run stop in requires_action on the real service too, not only on a script.
+FORCE_WEATHER: dict[str, Any] = {"type": "function", "function": {"name": WEATHER_FUNCTION}}
+
+
+def tool_calls(run: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The tool calls a requires_action run waits for (empty when it waits for none)."""
+    action = run.get("required_action") or {}
+    calls = (action.get("submit_tool_outputs") or {}).get("tool_calls") or []
+    return [call for call in calls if isinstance(call, dict)]
+
+
+def read_stream(client: ConformanceClient, path: str, body: Mapping[str, Any]) -> tuple[int, str | None, bytes]:
+    """POST a streaming request and return (status, Content-Type, the raw body bytes)."""
+    with client.stream("POST", path, json=dict(body)) as response:
+        raw = b"".join(response.iter_bytes())
+        return response.status_code, response.headers.get("content-type"), raw
+
+
+def settle(client: ConformanceClient, contract: Contract, run: dict[str, Any], **poll: Any) -> list[dict[str, Any]]:
+    """The create answer, every poll until terminal, and one more read (a terminal status must stay)."""
+    thread_id, run_id = run["thread_id"], run["id"]
+    polled = poll_run(client, contract, thread_id, run_id, **poll)
+    again = expect(contract, "Get_Run", client.get(f"/threads/{thread_id}/runs/{run_id}"))
+    return [run, *polled, again]
+
+
+def tool_run(client: ConformanceClient, contract: Contract, tracker: Tracker) -> list[dict[str, Any]]:
+    """Snapshots of a run stopped in requires_action by a forced function call (it stays active)."""
+    from conformance.invariants.lifecycle import check_run_history
+
+    assistant = tracker.assistant(instructions="Use the weather tool.", tools=[WEATHER_TOOL])
+    thread = tracker.thread(messages=[{"role": "user", "content": "What is the weather in Paris?"}])
+    body = {"assistant_id": assistant["id"], "tool_choice": FORCE_WEATHER}
+    run = expect(contract, "Create_Run", client.post(f"/threads/{thread['id']}/runs", json=body))
+    waiting = frozenset({"requires_action"}) | TERMINAL
+    snapshots = [run, *poll_run(client, contract, thread["id"], run["id"], until=waiting)]
+    require(check_run_history(snapshots), "tool run until requires_action")
+    if snapshots[-1]["status"] != "requires_action":
+        raise AssertionError(f"a run with a forced function call ended {snapshots[-1]['status']!r} "
+                             "instead of waiting in requires_action")
+    return snapshots

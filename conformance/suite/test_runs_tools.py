@@ -1,0 +1,86 @@
+"""Function tools: requires_action, submitting tool outputs, and the submissions the service refuses.
+
+The function call is forced with `tool_choice`, so the run stops in requires_action on the real
+service as well as on the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conformance.client import ConformanceClient
+from conformance.findings import require
+from conformance.harness.tracker import Tracker
+from conformance.invariants.errors import check_error_envelope
+from conformance.invariants.lifecycle import check_run_history
+from conformance.spec import Contract
+from conformance.suite import support
+
+pytestmark = [pytest.mark.lifecycle]
+
+WEATHER = json.dumps({"city": "Paris", "celsius": 21, "sky": "clear"})
+
+
+def _submit(client: ConformanceClient, run: dict[str, Any], outputs: list[dict[str, Any]]) -> Any:
+    path = f"/threads/{run['thread_id']}/runs/{run['id']}/submit_tool_outputs"
+    return client.post(path, json={"tool_outputs": outputs})
+
+
+def _answers(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"tool_call_id": call["id"], "output": WEATHER} for call in support.tool_calls(run)]
+
+
+@pytest.mark.expensive
+@pytest.mark.operation("Submit_Tool_Outputs_To_Run")
+def test_run_requires_action_then_submitted_outputs_complete(
+    client: ConformanceClient, contract: Contract, tracker: Tracker
+) -> None:
+    waiting = support.tool_run(client, contract, tracker)
+    run = waiting[-1]
+    calls = support.tool_calls(run)
+    names = [call.get("function", {}).get("name") for call in calls]
+    assert support.WEATHER_FUNCTION in names, f"the forced call to {support.WEATHER_FUNCTION} is missing: {names}"
+    resumed = support.expect(contract, "Submit_Tool_Outputs_To_Run", _submit(client, run, _answers(run)))
+    history = support.settle(client, contract, resumed)
+    require(check_run_history([*waiting, *history]), f"run {run['id']} through requires_action")
+    assert history[-1]["status"] == "completed", f"the run ended {history[-1]['status']!r} after tool outputs"
+
+
+@pytest.mark.operation("Submit_Tool_Outputs_To_Run")
+def test_run_submit_unknown_tool_call_id_is_rejected(
+    client: ConformanceClient, contract: Contract, tracker: Tracker
+) -> None:
+    run = support.tool_run(client, contract, tracker)[-1]
+    response = _submit(client, run, [{"tool_call_id": "call_not_asked_for", "output": WEATHER}])
+    body = support.expect(contract, "Submit_Tool_Outputs_To_Run", response, status=400)
+    require(check_error_envelope(response.status_code, body), "tool output for a call the run did not make")
+    after = support.expect(contract, "Get_Run", client.get(f"/threads/{run['thread_id']}/runs/{run['id']}"))
+    assert after["status"] == "requires_action", f"a refused submission moved the run to {after['status']!r}"
+
+
+@pytest.mark.operation("Submit_Tool_Outputs_To_Run")
+def test_run_submit_missing_output_is_rejected(
+    client: ConformanceClient, contract: Contract, tracker: Tracker
+) -> None:
+    run = support.tool_run(client, contract, tracker)[-1]
+    response = _submit(client, run, [])
+    body = support.expect(contract, "Submit_Tool_Outputs_To_Run", response, status=400)
+    require(check_error_envelope(response.status_code, body), "no output for the run's tool call")
+
+
+@pytest.mark.expensive
+@pytest.mark.operation("Submit_Tool_Outputs_To_Run")
+def test_run_submit_when_not_waiting_is_rejected(
+    client: ConformanceClient, contract: Contract, tracker: Tracker
+) -> None:
+    waiting = support.tool_run(client, contract, tracker)
+    run = waiting[-1]
+    answers = _answers(run)
+    support.expect(contract, "Submit_Tool_Outputs_To_Run", _submit(client, run, answers))
+    history = support.settle(client, contract, run)
+    response = _submit(client, run, answers)
+    body = support.expect(contract, "Submit_Tool_Outputs_To_Run", response, status=400)
+    require(check_error_envelope(response.status_code, body), f"tool outputs for a {history[-1]['status']} run")
