@@ -7,7 +7,6 @@ naming the offending parameter. Loaded contracts are cached per api-version.
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
 from conformance.emulator.errors import ApiError, bad_request
@@ -28,14 +27,13 @@ def _contract(api_version: str) -> Any:
 
 
 def _param(finding: Finding) -> str | None:
-    """The offending parameter's name from a finding's `where` (e.g. `query.limit`, `body/model`)."""
+    """The offending parameter from a finding's `where`: `$.tools[0].type` -> `tools[0].type`."""
     where = finding.where.strip()
-    if not where:
+    if where.startswith("$"):
+        where = where[1:].lstrip(".")
+    if where in ("", "body"):
         return None
-    parts = [p for p in re.split(r"[./\[\]]+", where) if p]
-    if parts and parts[0] in {"query", "body", "request", "path", "header", "$"}:
-        parts = parts[1:]
-    return parts[0] if parts else None
+    return where
 
 
 def findings_to_error(findings: list[Finding]) -> ApiError | None:
