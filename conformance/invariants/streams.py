@@ -155,7 +155,7 @@ def check_run_stream(
         else:
             expected = " | ".join(sorted(GRAMMAR[state])) or "end of stream"
             findings.append(Finding(R.SSE_EVENT_ORDER, f"{name} where {expected} was expected", where))
-            state = _resync(name, state)
+            state = state if state == "errored" else _resync(name, state)
         if data is None or name in ("done", "error"):
             continue
         if validate_event is not None:
@@ -166,7 +166,7 @@ def check_run_stream(
         findings.extend(_check_object(name, data, where))
         findings.extend(_check_ids(name, data, ids, first=index == 0 and kind == "submit_tool_outputs", where=where))
         findings.extend(_collect_deltas(name, data, deltas, where))
-    if state != "done":
+    if state not in ("done", "errored"):  # an error event ends the stream by itself
         findings.append(Finding(R.SSE_DONE_LAST, f"stream ended without a done event (after {len(events)} events)"))
     return findings
 
