@@ -32,6 +32,10 @@ RUN_EXPIRED = "[[emulator:run_expired]]"
 CHAT_CONTENT_FILTER_PROMPT = CONTENT_FILTER
 CONTENT_FILTER_COMPLETION = "[[emulator:content_filter_completion]]"
 
+# Vector stores (emulator-inference routes): a file id containing this text ends `failed` with
+# `last_error` (the contract has no files API, so any id is accepted and the id is the trigger).
+VECTOR_STORE_FILE_FAILS = "fail"
+
 RATE_LIMIT_RETRY_SECONDS = 1
 
 ALL: tuple[str, ...] = (

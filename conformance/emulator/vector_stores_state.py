@@ -14,9 +14,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.emulator import triggers
 from conformance.emulator.store import Store
 
-FAIL_MARKER = "fail"
+FAIL_MARKER = triggers.VECTOR_STORE_FILE_FAILS
 FILE_PHASES = 2  # paces a file spends in_progress
 DAY = 86400
 FILE_STATUSES: tuple[str, ...] = ("in_progress", "completed", "failed", "cancelled")
