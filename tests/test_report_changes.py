@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -121,7 +122,9 @@ def test_build_report_end_to_end_history_and_changes(tmp_path: Path) -> None:
     html = build_report([tmp_path / "b2"], tmp_path / "out", history).read_text(encoding="utf-8")
     assert len(read_history(history)) == 2
     section = html[html.index('id="changes"'):html.index('id="tests"')]
-    assert "Newly failing (1)" in section and "a: passed → failed" in section
+    assert "Newly failing (1)" in section
+    link = re.search(r'<a href="#(r-\d+)">a</a>: passed → failed', section)
+    assert link is not None and f'id="{link.group(1)}"' in html  # the change links to its test row
     summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     assert "**Newly failing** (1)" in summary
     assert load_build([tmp_path / "b2"]).run_ids == ["n2"]

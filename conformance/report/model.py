@@ -75,9 +75,13 @@ class Counts:
         return {o: self[o] for o in OUTCOMES}
 
 
-def record_key(record: TestRecord) -> str:
+def test_key(target: str, api_version: str, test_id: str) -> str:
     """Identity of a test across builds: the same id on another target or api-version is another test."""
-    return f"{record.target}\t{record.api_version}\t{record.id}"
+    return f"{target}\t{api_version}\t{test_id}"
+
+
+def record_key(record: TestRecord) -> str:
+    return test_key(record.target, record.api_version, record.id)
 
 
 def operations_of(record: TestRecord) -> list[str]:

@@ -18,7 +18,7 @@ from conformance.report.changes import Change, Changes
 from conformance.report.chart import area_colours, line_chart
 from conformance.report.coverage import Coverage
 from conformance.report.history import HistoryLine
-from conformance.report.model import OUTCOMES, Build, Counts, operations_of
+from conformance.report.model import OUTCOMES, Build, Counts, operations_of, record_key, test_key
 from conformance.results import TestRecord
 
 LABELS = {"passed": "pass", "failed": "fail", "xpassed": "xpass", "error": "error",
@@ -59,7 +59,7 @@ def render(page: PageInput) -> str:
         _header(page),
         "<main>",
         _matrix(page.build),
-        _changes(page.changes),
+        _changes(page.changes, _row_ids(page.build)),
         _tests(page.build),
         _history(page),
         _coverage(page.coverage),
@@ -147,15 +147,26 @@ def _matrix(build: Build) -> str:
               '<span class="chip o-skipped">skipped / unavailable only</span>'
               'percentage = passed / (passed + failed + xpassed + error + known deviations)</p>')
     return (f'<section id="matrix"><h2>Compatibility matrix</h2>{legend}'
-            f'<table class="matrix"><thead><tr><th>area / operation</th>{head}</tr></thead>'
+            f'<table class="matrix"><colgroup><col class="c-area">{"<col>" * len(cells)}</colgroup><thead><tr><th>area / operation</th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></section>')
 
 
-def _change_list(title: str, items: list[Change], cls: str) -> str:
+def _row_ids(build: Build) -> dict[str, str]:
+    """Test row anchors, so a change links to its test; ids are ours, never from a record."""
+    return {record_key(r): f"r-{i}" for i, r in enumerate(build.records)}
+
+
+def _change_link(change: Change, rows: dict[str, str]) -> str:
+    row = rows.get(test_key(change.cell.target, change.cell.api_version, change.test_id)) if change.after else None
+    text = _e(change.test_id)
+    return f'<a href="#{row}">{text}</a>' if row else text
+
+
+def _change_list(title: str, items: list[Change], cls: str, rows: dict[str, str]) -> str:
     if not items:
         return ""
     lis = "".join(
-        f"<li>{_e(c.cell.label)} — {_e(c.test_id)}"
+        f"<li>{_e(c.cell.label)} — {_change_link(c, rows)}"
         + (f": {_e(c.before or 'new')} → {_e(c.after or 'removed')}" if c.before and c.after else "")
         + ("" if c.before else f" ({_e(c.after)})")
         + "</li>"
@@ -164,7 +175,7 @@ def _change_list(title: str, items: list[Change], cls: str) -> str:
     return f'<h3 class="{cls}">{_e(title)} ({len(items)})</h3><ul class="changes {cls}">{lis}</ul>'
 
 
-def _changes(changes: Changes | None) -> str:
+def _changes(changes: Changes | None, rows: dict[str, str]) -> str:
     head = '<section id="changes"><h2>What changed since the previous build</h2>'
     if changes is None:
         return head + '<p class="muted">History is off (--no-history): nothing to compare with.</p></section>'
@@ -173,11 +184,11 @@ def _changes(changes: Changes | None) -> str:
     parts = [f'<p class="muted">compared with build {_e(changes.previous)} (built {_e(changes.previous_at)})</p>']
     if changes.empty:
         parts.append("<p id=\"no-changes\">No changes: every test has the same outcome as last time.</p>")
-    parts.append(_change_list("Newly failing", changes.newly_failing, "newly-failing"))
-    parts.append(_change_list("Newly passing", changes.newly_passing, "newly-passing"))
-    parts.append(_change_list("Other outcome changes", changes.other, "other-changes"))
-    parts.append(_change_list("New tests", changes.new, "new-tests"))
-    parts.append(_change_list("Removed tests", changes.removed, "removed-tests"))
+    parts.append(_change_list("Newly failing", changes.newly_failing, "newly-failing", rows))
+    parts.append(_change_list("Newly passing", changes.newly_passing, "newly-passing", rows))
+    parts.append(_change_list("Other outcome changes", changes.other, "other-changes", rows))
+    parts.append(_change_list("New tests", changes.new, "new-tests", rows))
+    parts.append(_change_list("Removed tests", changes.removed, "removed-tests", rows))
     for title, cells in (("New targets / api-versions", changes.new_cells),
                          ("Not in this build (kept from the last one)", changes.missing_cells)):
         if cells:
@@ -186,7 +197,7 @@ def _changes(changes: Changes | None) -> str:
     return head + "".join(parts) + "</section>"
 
 
-def _test_row(record: TestRecord) -> str:
+def _test_row(record: TestRecord, row_id: str) -> str:
     detail = []
     if record.rules:
         detail.append('<div class="rules">' + "".join(f"<code>{_e(r)}</code>" for r in record.rules) + "</div>")
@@ -198,7 +209,7 @@ def _test_row(record: TestRecord) -> str:
         if text:
             detail.append(f"<details><summary>{name}</summary><pre>{_e(_clip(text))}</pre></details>")
     ops = operations_of(record)
-    return (f'<tr class="test" data-outcome="{_e(record.outcome)}">'
+    return (f'<tr class="test" id="{row_id}" data-outcome="{_e(record.outcome)}">'
             f'<td><span class="chip o-{_e(record.outcome)}">{_e(LABELS.get(record.outcome, record.outcome))}</span></td>'
             f'<td class="tid">{_e(record.id)}<div class="muted">{_e(record.kind)}</div></td>'
             f'<td class="tid">{_e(", ".join(ops) or "—")}</td><td>{record.duration:.2f}s</td>'
@@ -206,6 +217,7 @@ def _test_row(record: TestRecord) -> str:
 
 
 def _tests(build: Build) -> str:
+    row_ids = _row_ids(build)
     options = "".join(f'<option value="{o}">{LABELS[o]}</option>' for o in OUTCOMES)
     parts = [
         '<section id="tests"><h2>Tests</h2>',
@@ -223,7 +235,7 @@ def _tests(build: Build) -> str:
                               and (r.area or "(none)") == area)
             if not records:
                 continue
-            rows = "".join(_test_row(r) for r in records)
+            rows = "".join(_test_row(r, row_ids[record_key(r)]) for r in records)
             parts.append(
                 f'<div class="group"><h4 id="t-{ci}-{ai}">{_e(area)} <span class="muted">({_e(cell.label)})</span> '
                 f"{_chips(build.counts(cell, area))}</h4>"

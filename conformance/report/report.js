@@ -40,6 +40,10 @@
     });
     if (shown) { shown.textContent = visible + " shown"; }
   }
+  // A link ending in #q=TEXT opens the report filtered (e.g. shared in chat: #q=pagination.first_id).
+  if (location.hash.indexOf("#q=") === 0) {
+    try { text.value = decodeURIComponent(location.hash.slice(3)); } catch (e) { text.value = ""; }
+  }
   text.addEventListener("input", apply);
   outcome.addEventListener("change", apply);
   apply();
