@@ -96,6 +96,8 @@ class Engine:
             raise RuntimeError(f"engine bug: illegal transition {run.status} -> {new} for {run.id}")
         run.status = new
         run.phase_since = t
+        if new != "requires_action":
+            run.required_action = None  # set only while waiting for tool outputs (lifecycle.required_action)
         if new in TERMINAL:
             run.expires_at = None
             run.required_action = None
