@@ -338,3 +338,48 @@ def test_image_generation_url_and_b64(api: Api) -> None:
     png = base64.b64decode(inline["data"][0]["b64_json"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert isinstance(inline["created"], int)
+
+
+# ---- chat tools and JSON mode ----
+
+WEATHER = {
+    "type": "function",
+    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                                                       "required": ["city"]}},
+}
+
+
+def test_chat_calls_a_function_named_in_the_prompt(api: Api) -> None:
+    body = api.post(CHAT, chat_body("use get_weather please", tools=[WEATHER]))
+    choice = body["choices"][0]
+    assert choice["finish_reason"] == "tool_calls" and choice["message"]["content"] is None
+    call = choice["message"]["tool_calls"][0]
+    assert call["function"]["name"] == "get_weather" and json.loads(call["function"]["arguments"]) == {"city": "emulated"}
+    plain = api.post(CHAT, chat_body("no tools wanted", tools=[WEATHER]))
+    assert plain["choices"][0]["finish_reason"] == "stop"
+    forced = api.post(CHAT, chat_body("anything", tools=[WEATHER],
+                                      tool_choice={"type": "function", "function": {"name": "get_weather"}}))
+    assert forced["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+    never = api.post(CHAT, chat_body("use get_weather", tools=[WEATHER], tool_choice="none"))
+    assert never["choices"][0]["finish_reason"] == "stop"
+
+
+def test_chat_answers_tool_results_and_streams_calls(api: Api) -> None:
+    first = api.post(CHAT, chat_body("use get_weather", tools=[WEATHER]))
+    call = first["choices"][0]["message"]["tool_calls"][0]
+    messages = [*chat_body("use get_weather")["messages"], first["choices"][0]["message"],
+                {"role": "tool", "tool_call_id": call["id"], "content": "sunny and warm"}]
+    answer = api.post(CHAT, {"messages": messages, "tools": [WEATHER]})
+    assert answer["choices"][0]["finish_reason"] == "stop"
+    assert "sunny and warm" in answer["choices"][0]["message"]["content"]
+    streamed = api.send(CHAT, json_body=chat_body("use get_weather", tools=[WEATHER], stream=True))
+    chunks = [json.loads(p) for p in sse_chunks(streamed.content)[:-1]]
+    deltas = [d for c in chunks if c["choices"] for d in c["choices"][0]["delta"].get("tool_calls", [])]
+    assert deltas[0]["id"] == call["id"] and deltas[0]["function"]["name"] == "get_weather"
+    assert "".join(d["function"]["arguments"] for d in deltas) == call["function"]["arguments"]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_chat_json_mode_answers_json(api: Api) -> None:
+    body = api.post(CHAT, chat_body("reply in json", response_format={"type": "json_object"}))
+    assert "reply in json" in json.loads(body["choices"][0]["message"]["content"])["answer"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.emulator import inference_filter
@@ -28,6 +28,7 @@ from conformance.emulator.inference_model import (
     wav_bytes,
 )
 from conformance.emulator.inference_stream import StreamPlan
+from conformance.emulator.inference_tools import tool_calls_for, tool_results_reply
 
 # Embedding width per deployment name; unknown embeddings deployments get DEFAULT_DIMENSIONS.
 EMBEDDING_DIMENSIONS: dict[str, int] = {
@@ -69,6 +70,7 @@ class TextAnswer:
     completion_tokens: int
     prompt_count: int
     filtered: bool
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # same calls on every choice
 
     def usage(self) -> dict[str, int]:
         return {
@@ -88,6 +90,7 @@ class TextAnswer:
             filtered_category=FILTERED_OUTPUT_CATEGORY if self.filtered else None,
             prompt_count=self.prompt_count,
             usage=self.usage() if include_usage else None,
+            tool_calls=self.tool_calls,
         )
 
 
@@ -105,14 +108,16 @@ def _max_tokens(body: dict[str, Any]) -> int | None:
 
 
 def _answer(kind: str, body: dict[str, Any], model: str, created: int, prompts: list[str],
-            source: str, filtered: bool) -> TextAnswer:
-    base = reply_for(source)
+            base: str, filtered: bool, tool_calls: list[dict[str, Any]] | None = None) -> TextAnswer:
     limit = _max_tokens(body)
     texts: list[str] = []
     reasons: list[str] = []
     for index in range(_choice_count(body) * max(1, len(prompts) if kind == "completions" else 1)):
         text = base if index == 0 else f"{base} (choice {index})"
-        if filtered:
+        if tool_calls:
+            text = ""
+            reasons.append("tool_calls")
+        elif filtered:
             # The filter cuts the answer after a few words, as the service does mid-generation.
             text, _ = truncate_words(text, 3)
             reasons.append("content_filter")
@@ -120,6 +125,7 @@ def _answer(kind: str, body: dict[str, Any], model: str, created: int, prompts: 
             text, cut = truncate_words(text, limit)
             reasons.append("length" if cut else "stop")
         texts.append(text)
+    call_tokens = sum(count_tokens(f"{c['function']['name']} {c['function']['arguments']}") for c in tool_calls or [])
     return TextAnswer(
         kind=kind,
         id=request_id("chatcmpl" if kind == "chat" else "cmpl", body),
@@ -128,17 +134,30 @@ def _answer(kind: str, body: dict[str, Any], model: str, created: int, prompts: 
         texts=texts,
         finish_reasons=reasons,
         prompt_tokens=sum(count_tokens(p) for p in prompts),
-        completion_tokens=sum(count_tokens(t) if t else 0 for t in texts),
+        completion_tokens=sum(count_tokens(t) if t else 0 for t in texts) + call_tokens * len(texts),
         prompt_count=len(prompts) if kind == "completions" else 1,
         filtered=filtered,
+        tool_calls=list(tool_calls or []),
     )
+
+
+def _json_mode(body: dict[str, Any]) -> bool:
+    response_format = body.get("response_format")
+    return isinstance(response_format, dict) and response_format.get("type") in ("json_object", "json_schema")
 
 
 def chat_answer(body: dict[str, Any], model: str, created: int, *, filtered: bool) -> TextAnswer:
     messages = body.get("messages")
     messages = messages if isinstance(messages, list) else []
     prompts = chat_prompt_texts(messages) or [""]
-    return _answer("chat", body, model, created, prompts, last_user_text(messages), filtered)
+    last = last_user_text(messages)
+    base = tool_results_reply(messages) or reply_for(last)
+    if _json_mode(body):
+        base = json.dumps({"answer": base})  # JSON mode: the answer is a JSON document
+    # Call ids ignore the stream switches, so a streamed request calls with the same ids as a plain one.
+    seed = request_id("call", {k: v for k, v in body.items() if k not in ("stream", "stream_options")})
+    calls = [] if filtered else tool_calls_for(body, last, seed)
+    return _answer("chat", body, model, created, prompts, base, filtered, calls)
 
 
 def completion_prompts(body: dict[str, Any]) -> list[str]:
@@ -150,7 +169,13 @@ def completion_prompts(body: dict[str, Any]) -> list[str]:
 
 def completions_answer(body: dict[str, Any], model: str, created: int, *, filtered: bool) -> TextAnswer:
     prompts = completion_prompts(body)
-    return _answer("completions", body, model, created, prompts, prompts[0], filtered)
+    return _answer("completions", body, model, created, prompts, reply_for(prompts[0]), filtered)
+
+
+def _message(answer: TextAnswer, text: str) -> dict[str, Any]:
+    if answer.tool_calls:
+        return {"role": "assistant", "content": None, "refusal": None, "tool_calls": answer.tool_calls}
+    return {"role": "assistant", "content": text, "refusal": None}
 
 
 def chat_body(answer: TextAnswer) -> dict[str, Any]:
@@ -160,7 +185,7 @@ def chat_body(answer: TextAnswer) -> dict[str, Any]:
             {
                 "index": index,
                 "finish_reason": answer.finish_reasons[index],
-                "message": {"role": "assistant", "content": text, "refusal": None},
+                "message": _message(answer, text),
                 "logprobs": None,
                 "content_filter_results": inference_filter.choice_results(
                     filtered_category=FILTERED_OUTPUT_CATEGORY if answer.filtered else None

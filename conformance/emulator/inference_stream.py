@@ -32,6 +32,7 @@ class StreamPlan:
     filtered_category: str | None  # output filtered for this harm category, or None
     prompt_count: int
     usage: dict[str, int] | None  # set when stream_options.include_usage asked for it
+    tool_calls: Sequence[dict[str, Any]] = ()  # chat: the calls every choice makes instead of text
 
 
 def encode(chunk: dict[str, Any]) -> bytes:
@@ -73,6 +74,18 @@ def _choice(plan: StreamPlan, index: int, text: str | None, *, role: bool, finis
     return choice
 
 
+def _tool_call_chunks(plan: StreamPlan, index: int, call_index: int,
+                      call: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A call opens with its id and name (empty arguments); the arguments follow in a second delta."""
+    function = call["function"]
+    opening = {"index": call_index, "id": call["id"], "type": "function",
+               "function": {"name": function["name"], "arguments": ""}}
+    rest = {"index": call_index, "function": {"arguments": function["arguments"]}}
+    for delta in (opening, rest):
+        yield _envelope(plan, [{"index": index, "delta": {"tool_calls": [delta]}, "finish_reason": None,
+                                "logprobs": None}])
+
+
 def chunks(plan: StreamPlan) -> Iterator[dict[str, Any]]:
     """Every chunk of the stream, in order (without the final `[DONE]`)."""
     first = _envelope(plan, [])
@@ -81,6 +94,8 @@ def chunks(plan: StreamPlan) -> Iterator[dict[str, Any]]:
     for index, text in enumerate(plan.texts):
         if plan.kind == "chat":
             yield _envelope(plan, [_choice(plan, index, None, role=True, finish=None, annotate=False)])
+        for call_index, call in enumerate(plan.tool_calls):
+            yield from _tool_call_chunks(plan, index, call_index, call)
         for piece in text_pieces(text) if text else []:
             yield _envelope(plan, [_choice(plan, index, piece, role=False, finish=None, annotate=True)])
         finish = plan.finish_reasons[index]
