@@ -102,7 +102,8 @@ def stale_files(versions: Sequence[str] = API_VERSIONS, source_dir: Path = SOURC
     stale = []
     for version in versions:
         target = out_dir / f"{version}.json"
-        if not target.exists() or target.read_text(encoding="utf-8") != render(build(version, source_dir)):
+        wanted = render(build(version, source_dir))  # built first: a broken source is an error, not "stale"
+        if not target.exists() or target.read_text(encoding="utf-8") != wanted:
             stale.append(target)
     return stale
 
@@ -125,14 +126,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 listing the bundled files that are not current")
+    parser.add_argument("--source", type=Path, default=SOURCE_DIR, metavar="DIR",
+                        help=f"the source fragments (default: {SOURCE_DIR})")
+    parser.add_argument("--out", type=Path, default=BUNDLED_DIR, metavar="DIR",
+                        help=f"where the bundled files go (default: {BUNDLED_DIR})")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         if args.check:
-            stale = stale_files()
+            stale = stale_files(source_dir=args.source, out_dir=args.out)
             for path in stale:
                 print(f"stale: {path} (run `aoai-conformance bundle`)", file=sys.stderr)
             return 1 if stale else 0
-        for path in write_all():
+        for path in write_all(source_dir=args.source, out_dir=args.out):
             print(f"wrote {path}")
     except SourceError as exc:
         print(f"aoai-conformance bundle: {exc}", file=sys.stderr)

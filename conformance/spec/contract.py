@@ -23,6 +23,14 @@ def _media(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower() or None
 
 
+def _declared(content: Mapping[str, Any], media: str) -> str | None:
+    """The declared media type (or range, e.g. ``audio/*``) that covers `media`."""
+    for candidate in (media, media.split("/", 1)[0] + "/*", "*/*"):
+        if candidate in content:
+            return candidate
+    return None
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     wanted = name.lower()
     for key, value in headers.items():
@@ -152,15 +160,16 @@ class Contract:
                 return []
             return [Finding("schema.content_type", f"{op.operation_id} {status}: no Content-Type "
                             f"(expected {', '.join(content)})", "headers.content-type")]
-        if media not in content:
+        declared = _declared(content, media)
+        if declared is None:
             return [Finding("schema.content_type", f"{op.operation_id} {status}: Content-Type {show(header)} "
                             f"is not declared (expected {', '.join(content)})", "headers.content-type")]
-        base = self._response_pointer(op, key) + pointer("content", media)
+        base = self._response_pointer(op, key) + pointer("content", declared)
         if media == EVENT_STREAM:
             return self._check_stream(op, base, body)
         if media != "application/json" and not media.endswith("+json"):
             return []  # audio and other binary bodies: the content type is the contract
-        if "schema" not in content[media]:
+        if "schema" not in content[declared]:
             return []
         ptr = base + pointer("schema")
         label = self._checker.label(ptr, f"{op.operation_id}.{status}")

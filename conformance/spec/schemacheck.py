@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError, relevance
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -107,9 +107,11 @@ class SchemaChecker:
 
     def _finding(self, error: ValidationError, rule: str, label: str, where_prefix: str) -> Finding:
         if error.context and error.validator in ("oneOf", "anyOf"):
-            deeper = best_match(error.context)
-            if deeper is not None:
-                error = deeper
+            narrowed = _narrow(error)
+            if isinstance(narrowed, tuple):
+                at, text = narrowed
+                return Finding(rule, f"{field_path(label, at)}: {text}", field_path(where_prefix, at))
+            return self._finding(narrowed, rule, label, where_prefix)
         path = list(error.absolute_path)
         kind = error.validator
         value = error.instance
@@ -195,6 +197,41 @@ class SchemaChecker:
                 continue
             fits.append(branch)
         return fits[0] if len(fits) == 1 else None
+
+
+def _narrow(error: ValidationError) -> ValidationError | tuple[list[Any], str]:
+    """The error that explains a failed oneOf/anyOf: the one branch the instance was meant for.
+
+    A branch whose type or constant (discriminator) property does not fit is not the one meant; when
+    exactly one branch is left, its own error is the explanation. When every branch was ruled out by
+    the same constant property, return (path, message) saying which values that property allows.
+    """
+    base = len(error.absolute_path)
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(sub.relative_schema_path[0] if sub.relative_schema_path else None, []).append(sub)
+    live: list[list[ValidationError]] = []
+    wanted: dict[str, list[Any]] = {}
+    for subs in branches.values():
+        ruled_out = False
+        for sub in subs:
+            depth = len(sub.absolute_path)
+            if depth == base and sub.validator == "type":
+                ruled_out = True
+            elif depth == base + 1 and sub.validator in ("const", "enum"):
+                ruled_out = True
+                values = [sub.validator_value] if sub.validator == "const" else list(sub.validator_value)
+                wanted.setdefault(str(sub.absolute_path[-1]), []).extend(values)
+        if not ruled_out:
+            live.append(subs)
+    if len(live) == 1:
+        return max(live[0], key=relevance)  # not best_match: it would descend past nested oneOfs
+    if not live and len(wanted) == 1 and isinstance(error.instance, dict):
+        (name, values), = wanted.items()
+        if name in error.instance:
+            allowed = ", ".join(show(v) for v in dict.fromkeys(values))
+            return [*error.absolute_path, name], f"expected one of {allowed}, got {show(error.instance[name])}"
+    return max(error.context or [error], key=relevance)
 
 
 def _constants_match(schema: dict[str, Any], instance: dict[str, Any]) -> bool:

@@ -1,0 +1,113 @@
+"""Every response example of the published reference validates against our contract.
+
+The reference (`../shared/reference-docs/001_*.txt`, api-version 2024-05-01-preview) lists, per
+operation, examples laid out as: the request line `METHOD https://{endpoint}/openai/<path>?...`,
+an optional request body, then `Responses: Status Code: <n>` followed by a JSON document whose
+`body` is the response. Each such example is one test. Examples that are not a JSON response object
+(plain-text or binary answers) are reported as skipped with the reason, never dropped; examples that
+contradict what the service does are expected failures with the recorded reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.findings import errors
+from conformance.spec import load_contract
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DOC_VERSION = "2024-05-01-preview"
+_REQUEST_LINE = re.compile(r"^(GET|POST|DELETE|PUT|PATCH) https://\{endpoint\}/openai(/[^?\s]*)", re.M)
+_RESPONSE_LINE = re.compile(r"^Responses: Status Code: (\d{3})\s*$", re.M)
+
+# Reference examples known to disagree with the service, and why (the service wins; see
+# SERVICE-FACTS.md). Keyed by example id. An entry that stops failing makes its test XPASS, which
+# fails the run (xfail_strict), so this table cannot go stale silently.
+KNOWN_EXAMPLE_DEFECTS: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class DocExample:
+    id: str
+    method: str
+    path: str
+    status: int
+    document: Any  # the parsed JSON after "Responses: Status Code"; None when it does not parse
+    problem: str = ""
+
+
+def _doc_file() -> Path | None:
+    found = sorted((SHARED / "reference-docs").glob("001_*.txt")) if SHARED.is_dir() else []
+    return found[0] if found else None
+
+
+def extract_examples(text: str) -> list[DocExample]:
+    requests = [(m.start(), m.group(1), m.group(2)) for m in _REQUEST_LINE.finditer(text)]
+    decoder = json.JSONDecoder()
+    examples: list[DocExample] = []
+    counts: dict[str, int] = {}
+    for match in _RESPONSE_LINE.finditer(text):
+        before = [r for r in requests if r[0] < match.start()]
+        if not before:
+            continue
+        _, method, path = before[-1]
+        start = text.find("{", match.end())
+        base = f"{method} {path}"
+        counts[base] = counts.get(base, 0) + 1
+        example_id = f"{method} {path} #{counts[base]}"
+        try:
+            document, _ = decoder.raw_decode(text, start)
+            problem = ""
+        except json.JSONDecodeError as exc:
+            document, problem = None, f"the example is not valid JSON ({exc.msg})"
+        examples.append(DocExample(example_id, method, path, int(match.group(1)), document, problem))
+    return examples
+
+
+def _examples() -> list[Any]:
+    doc = _doc_file()
+    if doc is None:
+        return [pytest.param(None, id="reference-doc-absent")]
+    params = []
+    for example in extract_examples(doc.read_text(encoding="utf-8")):
+        marks = []
+        if example.id in KNOWN_EXAMPLE_DEFECTS:
+            marks.append(pytest.mark.xfail(reason=KNOWN_EXAMPLE_DEFECTS[example.id], strict=True))
+        params.append(pytest.param(example, id=example.id, marks=marks))
+    return params
+
+
+def test_reference_doc_has_examples() -> None:
+    doc = _doc_file()
+    if doc is None:
+        pytest.skip(f"the reference docs are not available ({SHARED} is absent)")
+    examples = extract_examples(doc.read_text(encoding="utf-8"))
+    # One per "Responses: Status Code" heading: the extractor must not lose any.
+    assert len(examples) == len(_RESPONSE_LINE.findall(doc.read_text(encoding="utf-8")))
+    assert len(examples) > 40
+
+
+@pytest.mark.parametrize("example", _examples())
+def test_reference_example_matches_contract(example: DocExample | None) -> None:
+    if example is None:
+        pytest.skip(f"the reference docs are not available ({SHARED} is absent)")
+    assert not example.problem, example.problem
+    contract = load_contract(DOC_VERSION)
+    matched = contract.match(example.method, example.path)
+    assert matched is not None, f"{example.method} {example.path} is not an operation of the contract"
+    op, _ = matched
+    document = example.document
+    if isinstance(document, dict) and set(document) == {"type", "example"}:
+        pytest.skip(f"not a response object example but a schema sketch: {json.dumps(document)[:80]}")
+    # Most examples wrap the answer as {"body": ...}; a few give the object itself.
+    body = document["body"] if isinstance(document, dict) and "body" in document else document
+    if not isinstance(body, dict | list):
+        pytest.skip(f"{op.operation_id} answers binary/plain content; the example body is {json.dumps(body)[:40]}")
+    findings = errors(contract.validate_response(op, example.status, {"content-type": "application/json"}, body))
+    assert not findings, "\n".join(str(f) for f in findings)
