@@ -296,6 +296,18 @@ def chat_stream() -> list[SseEvent]:
             SseEvent(None, "[DONE]")]
 
 
+def test_async_filter_annotation_chunks_are_tolerated() -> None:
+    annotation = {"id": "", "object": "", "created": 0, "model": "", "choices": [
+        {"index": 0, "finish_reason": None, "content_filter_results": {},
+         "content_filter_offsets": {"check_offset": 4, "start_offset": 4, "end_offset": 9}}]}
+    events = chat_stream()
+    events.insert(3, SseEvent(None, json.dumps(annotation)))
+    assert check_chat_stream(events) == []
+    annotation["choices"][0]["delta"] = {"content": "x"}  # a content chunk must name the stream
+    events[3] = SseEvent(None, json.dumps(annotation))
+    assert "sse.ids_consistent" in rules_of(check_chat_stream(events))
+
+
 def test_azure_chat_stream() -> None:
     assert check_chat_stream(chat_stream()) == []
     events, framing = parse_sse(b"".join(f"data: {e.data}\n\n".encode() for e in chat_stream()))

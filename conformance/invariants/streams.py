@@ -156,10 +156,12 @@ def check_run_stream(
             expected = " | ".join(sorted(GRAMMAR[state])) or "end of stream"
             findings.append(Finding(R.SSE_EVENT_ORDER, f"{name} where {expected} was expected", where))
             state = state if state == "errored" else _resync(name, state)
-        if data is None or name in ("done", "error"):
-            continue
+        if data is None:
+            continue  # done, or data that is not JSON (already a finding)
         if validate_event is not None:
             findings.extend(validate_event(name, data))
+        if name == "error":
+            continue
         if not is_mapping(data):
             findings.append(Finding(R.SSE_EVENT_SCHEMA, f"{name} data is {show(data)}, expected an object", where))
             continue
@@ -314,9 +316,19 @@ def completed_messages(events: Sequence[SseEvent]) -> list[dict[str, Any]]:
             if name == "thread.message.completed" and isinstance(data, dict)]
 
 
-def _is_prompt_filter_chunk(data: Mapping[str, Any]) -> bool:
-    # Azure's first chunk: no choices, prompt_filter_results, and empty id/object/model.
-    return data.get("choices") == [] and "prompt_filter_results" in data
+def _is_filter_chunk(data: Mapping[str, Any]) -> bool:
+    """Azure's content-filter chunks, which carry an empty id and object: the first chunk (no
+    choices; prompt_filter_results, or prompt_annotations in older versions) and, with the
+    asynchronous filter, annotation-only chunks (choices without delta, with filter results)."""
+    if data.get("id") not in ("", None) or data.get("object") not in ("", None):
+        return False
+    choices = data.get("choices")
+    if choices == []:
+        return "prompt_filter_results" in data or "prompt_annotations" in data
+    return is_list(choices) and all(
+        is_mapping(c) and "delta" not in c and ("content_filter_results" in c or "content_filter_offsets" in c)
+        for c in choices
+    )
 
 
 def check_chat_stream(
@@ -347,7 +359,7 @@ def check_chat_stream(
         if not is_mapping(data):
             findings.append(Finding(R.SSE_EVENT_SCHEMA, f"chunk is {show(data)}, expected an object", where))
             continue
-        if _is_prompt_filter_chunk(data):
+        if _is_filter_chunk(data):
             continue
         if data.get("object") != "chat.completion.chunk":
             findings.append(Finding(R.SSE_EVENT_SCHEMA, f"chunk object is {show(data.get('object'))}, expected "
