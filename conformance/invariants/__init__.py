@@ -5,11 +5,14 @@ function here does I/O; each takes parsed responses or events and returns `list[
 """
 
 from conformance.invariants.errors import (
+    check_api_version_rejected,
+    check_bad_request,
     check_chat_annotations,
     check_content_filter_error,
     check_content_filter_results,
     check_error_envelope,
     check_not_found,
+    check_not_served,
     check_unauthorized,
 )
 from conformance.invariants.lifecycle import (
@@ -25,11 +28,14 @@ from conformance.invariants.lifecycle import (
 from conformance.invariants.objects import (
     check_assistant_content_filter_outcome,
     check_deleted,
+    check_gone,
     check_modified,
+    check_roundtrip,
 )
 from conformance.invariants.pagination import (
     check_list_envelope,
     check_page,
+    check_same_page,
     check_walk,
     page_params,
     select_page,
@@ -51,7 +57,9 @@ __all__ = [
     "TRANSITIONS",
     "SseEvent",
     "SseParser",
+    "check_api_version_rejected",
     "check_assistant_content_filter_outcome",
+    "check_bad_request",
     "check_chat_annotations",
     "check_chat_stream",
     "check_content_filter_error",
@@ -59,13 +67,17 @@ __all__ = [
     "check_content_type",
     "check_deleted",
     "check_error_envelope",
+    "check_gone",
     "check_list_envelope",
     "check_modified",
     "check_not_found",
+    "check_not_served",
     "check_page",
+    "check_roundtrip",
     "check_run",
     "check_run_history",
     "check_run_stream",
+    "check_same_page",
     "check_status_walk",
     "check_steps",
     "check_unauthorized",
