@@ -209,9 +209,10 @@ def _test_row(record: TestRecord, row_id: str) -> str:
         if text:
             detail.append(f"<details><summary>{name}</summary><pre>{_e(_clip(text))}</pre></details>")
     ops = operations_of(record)
+    kind = "" if record.kind == "suite" else f'<div class="muted">{_e(record.kind)}</div>'
     return (f'<tr class="test" id="{row_id}" data-outcome="{_e(record.outcome)}">'
             f'<td><span class="chip o-{_e(record.outcome)}">{_e(LABELS.get(record.outcome, record.outcome))}</span></td>'
-            f'<td class="tid">{_e(record.id)}<div class="muted">{_e(record.kind)}</div></td>'
+            f'<td class="tid">{_e(record.id)}{kind}</td>'
             f'<td class="tid">{_e(", ".join(ops) or "—")}</td><td>{record.duration:.2f}s</td>'
             f'<td>{"".join(detail)}</td></tr>')
 
