@@ -115,3 +115,23 @@ def test_markdown_summary_escapes_and_keeps_table_shape(tmp_path: Path) -> None:
 
 def test_md_escape() -> None:
     assert md("a|b\n<c>*d*") == "a\\|b &lt;c&gt;\\*d\\*"
+
+
+def test_readable_without_javascript(tmp_path: Path) -> None:
+    """Without JS the page is its static HTML: nothing starts hidden, and CSS hides only under `.js`."""
+    html = write_sample(tmp_path).read_text(encoding="utf-8")
+    tags = _tags(html)
+    assert not [a for _, a in tags if {"collapsed", "hidden"} & set((a.get("class") or "").split())]
+    assert sum(1 for t, a in tags if t == "tr" and a.get("class") == "op") > 8  # operations listed
+    css = html[html.index("<style"):html.index("</style>")]
+    hiding = [rule.strip() for rule in re.findall(r"([^{}]+)\{[^}]*display:\s*none", css)]
+    assert hiding and all(rule.startswith(".js ") or rule == "button.toggle" for rule in hiding), hiding
+
+
+def test_chart_shows_only_the_last_30_builds() -> None:
+    lines = [{"finished_at": f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T00:00:00Z",
+              "cells": [{"target": "t", "api_version": "v", "area": "crud", "pass_rate": 1.0}]} for i in range(45)]
+    svg = line_chart(lines, Cell("t", "v"), {})
+    assert svg.count("<circle ") == 30
+    assert "last 30 build(s)" in svg
+    assert "02-17" in svg and "01-01" not in svg  # the newest build is drawn, the oldest are not
