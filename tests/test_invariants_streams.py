@@ -250,6 +250,14 @@ def test_violation_fires_its_rule(change: Any, rule: str) -> None:
     assert rule in rules_of(check_run_stream(events, kind="run"))
 
 
+def test_second_step_and_message_need_new_ids() -> None:
+    events = recorded_run_stream()
+    events[-2:-2] = message_events("msg_2", ["More."], "step_2")
+    assert check_run_stream(events) == []
+    events[-2:-2] = message_events("msg_1", ["Again."], "step_1")
+    assert "sse.ids_consistent" in rules_of(check_run_stream(events))
+
+
 def test_thread_and_run_needs_thread_created() -> None:
     assert "sse.event_order" in rules_of(check_run_stream(recorded_run_stream(), kind="thread_and_run"))
 

@@ -221,10 +221,12 @@ def _check_ids(name: str, data: Mapping[str, Any], ids: _Ids, *, first: bool, wh
         if name != "thread.run.step.delta":  # a delta carries only the step id
             findings += _owners(name, data, ids, where)
         if name == "thread.run.step.created":
+            if str(obj_id) in ids.steps:
+                findings.append(Finding(R.SSE_IDS_CONSISTENT, f"step id {show(obj_id)} is created twice", where))
             ids.steps.add(str(obj_id))
             ids.open_step = str(obj_id)
-            creation = data.get("step_details", {}).get("message_creation") if is_mapping(
-                data.get("step_details")) else None
+            details = data.get("step_details")
+            creation = details.get("message_creation") if is_mapping(details) else None
             ids.step_message = creation.get("message_id") if is_mapping(creation) else None
         elif first:  # the tool step a submit-tool-outputs stream closes was created by an earlier stream
             ids.steps.add(str(obj_id))
@@ -237,6 +239,8 @@ def _check_ids(name: str, data: Mapping[str, Any], ids: _Ids, *, first: bool, wh
         return findings
     if name.startswith("thread.message."):
         if name == "thread.message.created":
+            if str(obj_id) in ids.messages:
+                findings.append(Finding(R.SSE_IDS_CONSISTENT, f"message id {show(obj_id)} is created twice", where))
             ids.messages.add(str(obj_id))
             ids.open_message = str(obj_id)
             if ids.step_message is not None and obj_id != ids.step_message:
