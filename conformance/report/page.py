@@ -229,7 +229,7 @@ def _tests(build: Build) -> str:
         '<span id="filter-count" class="muted"></span></div>',
     ]
     for ci, cell in enumerate(build.cells):
-        parts.append(f'<h3 id="c-{ci}">{_e(cell.label)}</h3>')
+        parts.append(f'<div class="group"><h3 id="c-{ci}">{_e(cell.label)}</h3>')
         for ai, area in enumerate(build.areas):
             records = _sorted(r for r in build.records
                               if (r.target, r.api_version) == (cell.target, cell.api_version)
@@ -245,6 +245,7 @@ def _tests(build: Build) -> str:
                 f"<th>time</th><th>rules, message, request / response</th></tr></thead><tbody>{rows}</tbody>"
                 "</table></div>"
             )
+        parts.append("</div>")
     parts.append("</section>")
     return "\n".join(parts)
 
