@@ -233,3 +233,14 @@ def test_any_boundary_fault_is_caught(items: list[Item], limit: int, order: str,
     pages = walk(items, limit=limit, order=order, server=server)
     ids = [str(i["id"]) for i in items]
     assert errors(check_walk(pages, expected_ids=ids, order=order, limit=limit))
+
+
+def test_short_page_with_has_more_is_only_info() -> None:
+    findings = check_page(envelope(items_at(3, 2), True), limit=5)
+    assert errors(findings) == [] and [f.rule for f in findings] == ["pagination.has_more"]
+
+
+def test_a_repeat_is_reported_once() -> None:
+    page = envelope(items_at(3) * 2, False)
+    repeats = [f for f in check_walk([page]) if f.rule == "pagination.walk_complete"]
+    assert len(repeats) == 1
