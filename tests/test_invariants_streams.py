@@ -229,6 +229,7 @@ CASES: list[tuple[str, Any, str]] = [
     ("data not JSON", lambda e: [*e[:2], SseEvent("thread.run.in_progress", "{status: in_progress}"), *e[3:]],
      "sse.json_data"),
     ("done data", lambda e: [*e[:-1], SseEvent("done", "DONE")], "sse.json_data"),
+    ("event line missing", lambda e: [*e[:2], SseEvent(None, e[2].data), *e[3:]], "sse.framing"),
     ("status disagrees with event", lambda e: edit(e, 12, set_path("status", "in_progress")), "sse.event_schema"),
     ("object disagrees with event", lambda e: edit(e, 3, set_path("object", "thread.run")), "sse.event_schema"),
     ("run id changes", lambda e: edit(e, 2, set_path("id", "run_2")), "sse.ids_consistent"),

@@ -144,6 +144,9 @@ def check_run_stream(
         if state == "done":
             findings.append(Finding(R.SSE_DONE_LAST, f"event {show(event.event)} follows done", where))
             continue
+        if event.event is None:  # run streams name every event (Azure: "event: <name>" then "data: ...")
+            findings.append(Finding(R.SSE_FRAMING, f"event without an event line, data {show(event.data)}", where))
+            continue
         if name not in KNOWN_EVENTS:
             findings.append(Finding(R.SSE_EVENT_ORDER, f"unknown event {show(event.event)} tolerated", where,
                                     severity="info"))
