@@ -96,3 +96,19 @@ def test_bad_input_is_one_clear_message_exit_2(
     if setup == "bad_history":
         assert history.read_text() == "garbage\n"  # bad input leaves the history untouched
         assert not (tmp_path / "last-results.json").exists()
+
+
+def test_results_without_records_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "results.jsonl").write_text("\n", encoding="utf-8")
+    code, _, err = _run(["--results", str(tmp_path), "--out", str(tmp_path / "out"), "--no-history"], capsys)
+    assert code == 2 and "hold no test records" in err and "Traceback" not in err
+
+
+def test_lone_surrogate_from_a_server_does_not_abort(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = json.dumps({"id": "a", "area": "crud", "operation": "", "api_version": "v", "target": "t",
+                       "outcome": "failed", "duration": 0.1, "message": "bad \ud800 byte"})
+    assert "\\ud800" in line  # stays escaped in the file, becomes a lone surrogate when read
+    (tmp_path / "results.jsonl").write_text(line + "\n", encoding="utf-8")
+    code, _, err = _run(["--results", str(tmp_path), "--out", str(tmp_path / "out"), "--no-history"], capsys)
+    assert (code, err) == (0, "")
+    assert "bad ? byte" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")

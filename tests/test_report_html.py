@@ -135,3 +135,10 @@ def test_chart_shows_only_the_last_30_builds() -> None:
     assert svg.count("<circle ") == 30
     assert "last 30 build(s)" in svg
     assert "02-17" in svg and "01-01" not in svg  # the newest build is drawn, the oldest are not
+
+
+def test_chart_ignores_non_finite_rates() -> None:
+    lines = [{"cells": [{"target": "t", "api_version": "v", "area": "a", "pass_rate": r}]}
+             for r in (float("nan"), 0.5, float("inf"))]
+    svg = line_chart(lines, Cell("t", "v"), {})
+    assert svg.count("<circle ") == 1 and "nan" not in svg.lower()

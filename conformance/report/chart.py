@@ -6,6 +6,7 @@ leaves a gap rather than a misleading zero.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from html import escape
 
@@ -37,7 +38,8 @@ def rates(lines: list[HistoryLine], cell: Cell) -> dict[str, list[float | None]]
             rate = item.get("pass_rate")
             area = str(item.get("area", ""))
             values = series.setdefault(area, [None] * len(lines))
-            values[index] = float(rate) if isinstance(rate, int | float) and not isinstance(rate, bool) else None
+            if isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate):
+                values[index] = float(rate)
     return series
 
 

@@ -46,10 +46,11 @@ def build_report(result_dirs: Sequence[Path], out_dir: Path, history: Path | Non
     items = coverage(build)
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / HTML_FILE
-    html_path.write_text(
-        page.render(page.PageInput(title, built_at, build, found_changes, lines, items)), encoding="utf-8"
-    )
-    (out_dir / SUMMARY_FILE).write_text(markdown.render(title, build, found_changes, html_path), encoding="utf-8")
+    # errors="replace": a lone surrogate from a server under test must not abort the report.
+    html_path.write_text(page.render(page.PageInput(title, built_at, build, found_changes, lines, items)),
+                         encoding="utf-8", errors="replace")
+    (out_dir / SUMMARY_FILE).write_text(markdown.render(title, build, found_changes, html_path),
+                                        encoding="utf-8", errors="replace")
     return html_path
 
 

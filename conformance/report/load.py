@@ -118,7 +118,8 @@ def _read_run(directory: Path) -> RunInfo | None:
 def load_build(dirs: Sequence[Path]) -> Build:
     runs: list[RunInfo] = []
     records: list[TestRecord] = []
-    for path in find_results(dirs):
+    files = find_results(dirs)
+    for path in files:
         run = _read_run(path.parent)
         if run is not None:
             runs.append(run)
@@ -126,6 +127,11 @@ def load_build(dirs: Sequence[Path]) -> Build:
             if not record.run_id and run is not None:
                 record.run_id = run.run_id
             records.append(record)
+    if not records:
+        raise ReportInputError(
+            f"the results files hold no test records ({', '.join(str(p) for p in files)}); "
+            f"did the run select any test? Check -k / -m / --api-version"
+        )
     return Build(records=merge(records, runs), runs=runs)
 
 
