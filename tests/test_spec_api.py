@@ -274,6 +274,16 @@ def chunk(**delta: Any) -> dict[str, Any]:
             "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
 
 
+def test_chat_chunks_validate_as_events(contract: Contract) -> None:
+    # Azure's first chunk carries only the prompt filter results, with empty id, object and model.
+    first = {"id": "", "object": "", "created": 0, "model": "", "choices": [],
+             "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]}
+    assert contract.validate_event("chat.completion.chunk", first) == []
+    assert contract.validate_event("chat.completion.chunk", chunk(content="Hi")) == []
+    [finding] = contract.validate_event("chat.completion.chunk", {**chunk(), "object": "chat.completion"})
+    assert finding.where == "$.object" and '"chat.completion"' in finding.message
+
+
 def test_chat_stream_validates_every_chunk(contract: Contract, chat: Operation) -> None:
     headers = {"Content-Type": "text/event-stream; charset=utf-8"}
     good = sse(chunk(role="assistant", content=""), chunk(content="Hi"), b"[DONE]")
@@ -289,6 +299,9 @@ def test_event_schema_lookup(contract: Contract) -> None:
     assert contract.event_schema("done") == {"const": "[DONE]"}
     assert contract.event_schema("error") == {"$ref": "#/components/schemas/error"}
     assert contract.event_schema("thread.future.event") is None
+    # Data-only chunks are known by the name their operation gives them (x-stream-event).
+    assert contract.event_schema("chat.completion.chunk") == {
+        "$ref": "#/components/schemas/createChatCompletionStreamResponse"}
 
 
 def test_validate_event_done_and_unknown(contract: Contract) -> None:

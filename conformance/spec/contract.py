@@ -64,6 +64,7 @@ class Contract:
         self._by_id = {op.operation_id: op for op in self.operations}
         self._matcher = PathMatcher(self.operations)
         self._checker = SchemaChecker(document, f"urn:aoai-conformance:contract:{next(_IDS)}")
+        self._events = self._index_events()
 
     def __repr__(self) -> str:
         return f"Contract(api_version={self.api_version!r}, operations={len(self.operations)})"
@@ -80,15 +81,17 @@ class Contract:
         return self._matcher.match(method, path)
 
     def event_schema(self, event: str) -> dict[str, Any] | None:
-        events = self.document.get("components", {}).get("x-stream-events", {})
-        entry = events.get(event)
-        if entry is None:
+        """The schema of a stream event's data: an Assistants event (`components.x-stream-events`) or a
+        data-only chunk named by an operation's `x-stream-event` (e.g. ``chat.completion.chunk``)."""
+        ptr = self._events.get(event, "")
+        if ptr == "":
             return None
-        if entry == DONE:
+        if ptr is None:
             return {"const": DONE}
-        if isinstance(entry, str):
-            return {"$ref": entry}
-        return entry if isinstance(entry, dict) else None
+        if ptr.startswith("/components/schemas/"):
+            return {"$ref": "#" + ptr}
+        node = lookup(self.document, ptr)
+        return node if isinstance(node, dict) else None
 
     # -- validation --
 
@@ -101,19 +104,15 @@ class Contract:
         return self._checker.check(ptr, instance, rule="schema.response", label=name)
 
     def validate_event(self, event: str, data: Any) -> list[Finding]:
-        if self.event_schema(event) is None:
+        if event not in self._events:
             return []  # future events are tolerated
-        ptr = pointer("components", "x-stream-events", event)
-        raw = lookup(self.document, ptr)
-        if raw == DONE:
+        ptr = self._events[event]
+        if ptr is None:
             if data == DONE:
                 return []
             return [Finding("sse.event_schema", f"{event}: expected data {DONE}, got {show(data)}", "data")]
-        data = self._parsed(data)
-        if isinstance(raw, str):
-            ptr = ref_pointer(raw)
         label = self._checker.label(ptr, event)
-        return self._checker.check(ptr, data, rule="sse.event_schema", label=label)
+        return self._checker.check(ptr, self._parsed(data), rule="sse.event_schema", label=label)
 
     def validate_request(self, op: Operation, *, query: Mapping[str, str], body: Any,
                          content_type: str | None = None) -> list[Finding]:
@@ -176,6 +175,25 @@ class Contract:
         return self._checker.check(ptr, self._parsed(body), rule="schema.response", label=label)
 
     # -- helpers --
+
+    def _index_events(self) -> dict[str, str | None]:
+        """Event name -> JSON pointer of its data schema (None for the literal [DONE])."""
+        events: dict[str, str | None] = {}
+        for name, entry in self.document.get("components", {}).get("x-stream-events", {}).items():
+            if entry == DONE:
+                events[name] = None
+            elif isinstance(entry, str):
+                events[name] = ref_pointer(entry)
+            elif isinstance(entry, dict):
+                events[name] = pointer("components", "x-stream-events", name)
+        for op in self.operations:
+            for key, raw in op.definition.get("responses", {}).items():
+                media = deref(self.document, raw).get("content", {}).get(EVENT_STREAM, {})
+                name = media.get("x-stream-event")
+                if isinstance(name, str) and "x-stream-data" in media:
+                    at = self._response_pointer(op, key) + pointer("content", EVENT_STREAM, "x-stream-data")
+                    events.setdefault(name, at)
+        return events
 
     def _response_pointer(self, op: Operation, key: str) -> str:
         raw = op.definition["responses"][key]
