@@ -177,7 +177,11 @@ class Dispatcher:
         query = {k: v for k, v in request.query_params.items() if k != "api-version"}
         # Multipart bodies are parsed by their handler, which validates the parsed form itself.
         if "bad_request_accepted" not in faults and route.body != "multipart":
-            full_query = dict(request.query_params)  # the contract requires api-version itself
+            # the contract checks api-version too; give it the version being served (the
+            # api_version_unchecked fault may have substituted one)
+            full_query = {**dict(request.query_params), "api-version": api_version}
+            if "page_limit_unbounded" in faults:
+                full_query.pop("limit", None)  # the fault is that an out-of-range limit gets through
             validate_request(
                 api_version, request.method, path, query=full_query, body=body, content_type=content_type
             )
