@@ -91,10 +91,20 @@ def test_any_split_gives_the_same_events(cuts: list[int]) -> None:
     assert parse_in_chunks(RECORDED, cuts) == parse_sse(RECORDED)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.binary(max_size=120), st.lists(st.integers(0, 120), max_size=8))
 def test_any_bytes_any_split_agree_with_whole_parse(raw: bytes, cuts: list[int]) -> None:
     # Including invalid UTF-8 and bare \r: findings and events never depend on chunking.
+    assert parse_in_chunks(raw, [c for c in cuts if c <= len(raw)]) == parse_sse(raw)
+
+
+FRAGMENTS = [b"\r", b"\n", b"\r\n", b"data: ", b"data:x", b"event: a", b"id: 1", b":c", b"zz", b"x",
+             "é".encode(), "👋".encode(), b"\xff", b"\xe2\x82", b"\xef\xbb\xbf", b"retry: 5"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=30).map(b"".join), st.lists(st.integers(0, 200), max_size=10))
+def test_sse_shaped_bytes_any_split_agree_with_whole_parse(raw: bytes, cuts: list[int]) -> None:
     assert parse_in_chunks(raw, [c for c in cuts if c <= len(raw)]) == parse_sse(raw)
 
 

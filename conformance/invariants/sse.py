@@ -29,7 +29,9 @@ class SseParser:
     """Feed bytes as they arrive; collect dispatched events; `close` at end of stream for findings."""
 
     def __init__(self) -> None:
-        self.findings: list[Finding] = []
+        # Two lists, each in stream order, so the findings never depend on where chunks split.
+        self._framing: list[Finding] = []
+        self._encoding: list[Finding] = []
         self._pending = b""  # an incomplete UTF-8 sequence at the end of the last chunk
         self._offset = 0  # bytes decoded so far, for invalid UTF-8 positions
         self._line = ""  # the current, not yet terminated line
@@ -43,6 +45,10 @@ class SseParser:
         self._block_lines = 0  # non-blank lines in the current block
         self._data_line: int | None = None  # where the block's first data line was
 
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self._framing, *self._encoding]
+
     def feed(self, chunk: bytes) -> list[SseEvent]:
         return self._lines(self._decode(self._pending + chunk, final=False))
 
@@ -50,11 +56,11 @@ class SseParser:
         """End of stream: flush, report an unterminated final event; returns all findings."""
         self._lines(self._decode(self._pending, final=True))
         if self._line:
-            self.findings.append(Finding(R.SSE_FRAMING, f"line {self._line_no + 1}: stream ends inside a line "
+            self._framing.append(Finding(R.SSE_FRAMING, f"line {self._line_no + 1}: stream ends inside a line "
                                          f"{show(self._line)} (no line terminator)"))
             self._line = ""
         if self._block_lines:
-            self.findings.append(Finding(R.SSE_FRAMING, "stream ends without the blank line that terminates its "
+            self._framing.append(Finding(R.SSE_FRAMING, "stream ends without the blank line that terminates its "
                                          "last event (the event is discarded)"))
             self._reset_block()
         return self.findings
@@ -87,7 +93,7 @@ class SseParser:
     def _invalid_utf8(self, offset: int, bad: bytes) -> None:
         self._utf8_errors += 1
         if self._utf8_errors <= _MAX_UTF8_FINDINGS:
-            self.findings.append(Finding(R.SSE_FRAMING, f"byte {offset}: invalid UTF-8 {bad.hex(' ')}"))
+            self._encoding.append(Finding(R.SSE_FRAMING, f"byte {offset}: invalid UTF-8 {bad.hex(' ')}"))
 
     # lines ------------------------------------------------------------------------------------
 
@@ -125,11 +131,11 @@ class SseParser:
         if colon and value.startswith(" "):
             value = value[1:]
         if name not in FIELDS:
-            self.findings.append(Finding(R.SSE_FRAMING, f"line {self._line_no}: {show(line)} is not a field line "
+            self._framing.append(Finding(R.SSE_FRAMING, f"line {self._line_no}: {show(line)} is not a field line "
                                          "(event, data, id, retry or a comment)"))
         elif name == "event":
             if self._data_line is not None:
-                self.findings.append(Finding(R.SSE_FRAMING, f"line {self._line_no}: event {show(value)} comes after "
+                self._framing.append(Finding(R.SSE_FRAMING, f"line {self._line_no}: event {show(value)} comes after "
                                              f"the data line {self._data_line} of the same event"))
             self._event = value
         elif name == "data":
@@ -142,7 +148,7 @@ class SseParser:
 
     def _dispatch(self) -> SseEvent | None:
         if not self._data and self._event is not None:
-            self.findings.append(Finding(R.SSE_FRAMING, f"line {self._line_no}: event {show(self._event)} has no "
+            self._framing.append(Finding(R.SSE_FRAMING, f"line {self._line_no}: event {show(self._event)} has no "
                                          "data line (the event is discarded)"))
         event = SseEvent(self._event, "\n".join(self._data), self._last_id) if self._data else None
         self._reset_block()
