@@ -383,3 +383,17 @@ def test_chat_answers_tool_results_and_streams_calls(api: Api) -> None:
 def test_chat_json_mode_answers_json(api: Api) -> None:
     body = api.post(CHAT, chat_body("reply in json", response_format={"type": "json_object"}))
     assert "reply in json" in json.loads(body["choices"][0]["message"]["content"])["answer"]
+
+
+def test_integral_floats_count_as_integers(api: Api) -> None:
+    # JSON Schema calls 8.0 an integer, so the contract lets it through; the emulator must too.
+    body = api.post(EMBEDDINGS, {"input": "x", "dimensions": 8.0})
+    assert len(body["data"][0]["embedding"]) == 8
+    assert len(api.post(CHAT, chat_body("two please", n=2.0))["choices"]) == 2
+
+
+def test_audio_form_fields_sent_as_file_parts_are_fields(api: Api) -> None:
+    # Only `file` is an upload; a client that sends other fields with a filename still means a field.
+    files = {"file": AUDIO, "response_format": ("rf.txt", b"text", "text/plain")}
+    response = api.send("/deployments/whisper/audio/transcriptions", files=files)
+    assert response.headers["content-type"].startswith("text/plain")

@@ -94,15 +94,26 @@ class TextAnswer:
         )
 
 
+def as_int(value: Any) -> int | None:
+    """An integer, also from an integral float (JSON Schema counts 3.0 as an integer); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def _choice_count(body: dict[str, Any]) -> int:
-    n = body.get("n")
-    return n if isinstance(n, int) and n > 0 else 1
+    n = as_int(body.get("n"))
+    return n if n is not None and n > 0 else 1
 
 
 def _max_tokens(body: dict[str, Any]) -> int | None:
     for key in ("max_completion_tokens", "max_tokens"):
-        value = body.get(key)
-        if isinstance(value, int) and value >= 0:
+        value = as_int(body.get(key))
+        if value is not None and value >= 0:
             return value
     return None
 
@@ -235,14 +246,16 @@ def embeddings_body(body: dict[str, Any], deployment: str) -> dict[str, Any]:
     inputs = raw if isinstance(raw, list) else [raw if raw is not None else ""]
     texts = [item if isinstance(item, str) else json.dumps(item) for item in inputs]
     native = EMBEDDING_DIMENSIONS.get(deployment, DEFAULT_DIMENSIONS)
-    requested = body.get("dimensions")
+    raw_dimensions = body.get("dimensions")
+    requested = as_int(raw_dimensions) if raw_dimensions is not None else None
     size = native
-    if requested is not None:
+    if raw_dimensions is not None:
         if not deployment.startswith(SHORTENABLE_PREFIX):
             raise AnswerError(f"This model does not support specifying dimensions: {deployment}.", "dimensions")
-        if not isinstance(requested, int) or not 1 <= requested <= native:
+        if requested is None or not 1 <= requested <= native:
             raise AnswerError(
-                f"Invalid value for dimensions: {requested!r}; it must be between 1 and {native}.", "dimensions"
+                f"Invalid value for dimensions: {raw_dimensions!r}; it must be between 1 and {native}.",
+                "dimensions",
             )
         size = requested
     encoding = body.get("encoding_format") or "float"
@@ -364,5 +377,5 @@ def image_answer(body: dict[str, Any], created: int, image_url: str) -> dict[str
     item["content_filter_results"] = {name: {"filtered": False, "severity": "safe"}
                                       for name in inference_filter.HARM_CATEGORIES}
     item["prompt_filter_results"] = inference_filter.prompt_results()
-    n = body.get("n")
-    return {"created": created, "data": [item] * (n if isinstance(n, int) and n > 0 else 1)}
+    n = as_int(body.get("n"))
+    return {"created": created, "data": [item] * (n if n is not None and n > 0 else 1)}

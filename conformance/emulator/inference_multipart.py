@@ -11,6 +11,8 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
+FILE_FIELDS = frozenset({"file"})
+
 
 class MultipartError(ValueError):
     """The body is not a readable multipart/form-data document."""
@@ -49,12 +51,14 @@ def parse_form(content_type: str, body: bytes) -> FormData:
             continue
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str) or not name:
-            raise MultipartError("a form part has no name")
+            continue  # a part nobody can refer to: ignored, like any unknown field
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
         filename = part.get_filename()
-        if filename is not None:
-            form.files[name] = (filename, data)
+        # Only `file` is an upload in these operations; other parts are fields even when a client
+        # sends them with a filename.
+        if name in FILE_FIELDS:
+            form.files[name] = (filename or name, data)
         else:
             charset = part.get_content_charset() or "utf-8"
             form.fields.setdefault(name, []).append(data.decode(charset, errors="replace"))
