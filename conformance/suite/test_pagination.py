@@ -69,13 +69,12 @@ def _messages(client: ConformanceClient, contract: Contract, thread_id: str, cou
 
 @pytest.mark.operation("List_Messages")
 @pytest.mark.parametrize("order", ORDERS)
-@pytest.mark.parametrize("limit", LIMITS)
-def test_messages_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker,
-                             limit: int, order: str) -> None:
+def test_messages_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker, order: str) -> None:
     thread = tracker.thread()
     ids = _messages(client, contract, thread["id"], MESSAGES)
-    _walk_both_ways(client, contract, "List_Messages", f"/threads/{thread['id']}/messages", ids,
-                    limit=limit, order=order)
+    for limit in LIMITS:
+        _walk_both_ways(client, contract, "List_Messages", f"/threads/{thread['id']}/messages", ids,
+                        limit=limit, order=order)
 
 
 @pytest.mark.operation("List_Messages")
@@ -139,39 +138,35 @@ def _global_walk(
     path: str,
     make: Callable[[int], str],
     *,
-    limit: int,
     order: str,
 ) -> None:
     """Create an anchor then GLOBAL_ITEMS objects; walk from the anchor towards the newer end."""
     anchor, *ids = [make(n) for n in range(GLOBAL_ITEMS + 1)]
     direction: Direction = "after" if order == "asc" else "before"
-    pages = walk(client, contract, operation_id, path, limit=limit, order=order, direction=direction,
-                 start={direction: anchor})
     expected = ids if order == "asc" else ids[::-1]
-    require(check_walk(pages, expected_ids=expected, order=order, limit=limit, direction=direction),
-            f"{operation_id} {direction}-walk from the test's first object, limit {limit}, order {order}")
+    for limit in LIMITS:
+        pages = walk(client, contract, operation_id, path, limit=limit, order=order, direction=direction,
+                     start={direction: anchor})
+        require(check_walk(pages, expected_ids=expected, order=order, limit=limit, direction=direction),
+                f"{operation_id} {direction}-walk from the test's first object, limit {limit}, order {order}")
 
 
 @pytest.mark.operation("List_Assistants")
 @pytest.mark.parametrize("order", ORDERS)
-@pytest.mark.parametrize("limit", LIMITS)
-def test_assistants_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker,
-                               limit: int, order: str) -> None:
+def test_assistants_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker, order: str) -> None:
     def make(n: int) -> str:
         return str(tracker.assistant(name=tracker.name(f"page-{n}"))["id"])
 
-    _global_walk(client, contract, "List_Assistants", "/assistants", make, limit=limit, order=order)
+    _global_walk(client, contract, "List_Assistants", "/assistants", make, order=order)
 
 
 @pytest.mark.operation("List_Vector_Stores")
 @pytest.mark.parametrize("order", ORDERS)
-@pytest.mark.parametrize("limit", LIMITS)
-def test_vector_stores_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker,
-                                  limit: int, order: str) -> None:
+def test_vector_stores_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker, order: str) -> None:
     def make(n: int) -> str:
         return str(tracker.vector_store(name=tracker.name(f"page-{n}"))["id"])
 
-    _global_walk(client, contract, "List_Vector_Stores", "/vector_stores", make, limit=limit, order=order)
+    _global_walk(client, contract, "List_Vector_Stores", "/vector_stores", make, order=order)
 
 
 @pytest.mark.operation("List_Assistants")
@@ -205,12 +200,12 @@ def _store_with_files(client: ConformanceClient, contract: Contract, tracker: Tr
 
 @pytest.mark.operation("List_Vector_Store_Files")
 @pytest.mark.parametrize("order", ORDERS)
-@pytest.mark.parametrize("limit", (1, 2, 100))
 def test_vector_store_files_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker,
-                                       aoai_settings: TargetSettings, limit: int, order: str) -> None:
+                                       aoai_settings: TargetSettings, order: str) -> None:
     store_id, ids = _store_with_files(client, contract, tracker, aoai_settings, 3)
-    _walk_both_ways(client, contract, "List_Vector_Store_Files", f"/vector_stores/{store_id}/files", ids,
-                    limit=limit, order=order)
+    for limit in (1, 2, 100):
+        _walk_both_ways(client, contract, "List_Vector_Store_Files", f"/vector_stores/{store_id}/files", ids,
+                        limit=limit, order=order)
 
 
 @pytest.mark.operation("List_Vector_Store_Files")
@@ -246,9 +241,8 @@ def test_vector_store_files_list_filter(client: ConformanceClient, contract: Con
 
 @pytest.mark.operation("List_Vector_Store_File_Batch_Files")
 @pytest.mark.parametrize("order", ORDERS)
-@pytest.mark.parametrize("limit", (1, 2, 100))
 def test_file_batch_files_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker,
-                                     aoai_settings: TargetSettings, limit: int, order: str) -> None:
+                                     aoai_settings: TargetSettings, order: str) -> None:
     store = tracker.vector_store()
     files = file_ids(client, tracker, aoai_settings, 3)
     batch = create(client, contract, None, "Create_Vector_Store_File_Batch",
@@ -257,8 +251,9 @@ def test_file_batch_files_list_walks(client: ConformanceClient, contract: Contra
     everything = get_page(client, contract, "List_Vector_Store_File_Batch_Files", path, limit=100, order="asc")
     assert sorted(ids_of(everything)) == sorted(files), (
         f"the batch lists files {ids_of(everything)}, created with {files}")
-    _walk_both_ways(client, contract, "List_Vector_Store_File_Batch_Files", path, ids_of(everything),
-                    limit=limit, order=order)
+    for limit in (1, 2, 100):
+        _walk_both_ways(client, contract, "List_Vector_Store_File_Batch_Files", path, ids_of(everything),
+                        limit=limit, order=order)
 
 
 # ---------------------------------------------------------------- runs and run steps (they spend tokens)
