@@ -6,8 +6,10 @@ Markdown and the history write is computed here once, so the three always agree.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from conformance.results import Outcome, RunInfo, TestRecord
@@ -96,11 +98,11 @@ class Build:
     records: list[TestRecord]
     runs: list[RunInfo]
 
-    @property
+    @cached_property
     def cells(self) -> list[Cell]:
         return sorted({Cell(r.target, r.api_version) for r in self.records})
 
-    @property
+    @cached_property
     def areas(self) -> list[str]:
         return sorted({r.area or "(none)" for r in self.records})
 
@@ -116,16 +118,30 @@ class Build:
 
     def counts(self, cell: Cell | None = None, area: str | None = None,
                operation: str | None = None) -> Counts:
-        counts = Counts()
+        """Counts of the records in `cell` / `area` / `operation` (None: any)."""
+        return self._counts.get((cell, area, operation), Counts())
+
+    @cached_property
+    def _counts(self) -> dict[tuple[Cell | None, str | None, str | None], Counts]:
+        # One pass over the records for every (cell?, area?, operation?) combination the page asks for.
+        index: dict[tuple[Cell | None, str | None, str | None], Counts] = {}
         for record in self.records:
-            if cell is not None and (record.target, record.api_version) != (cell.target, cell.api_version):
-                continue
-            if area is not None and (record.area or "(none)") != area:
-                continue
-            if operation is not None and (record.operation or "(several)") != operation:
-                continue
-            counts.add(record.outcome)
-        return counts
+            cell = Cell(record.target, record.api_version)
+            area, op = record.area or "(none)", record.operation or "(several)"
+            for key in itertools.product((cell, None), (area, None), (op, None)):
+                counts = index.get(key)
+                if counts is None:
+                    counts = index[key] = Counts()
+                counts.add(record.outcome)
+        return index
+
+    @cached_property
+    def groups(self) -> dict[tuple[Cell, str], list[TestRecord]]:
+        """Records per (cell, area), in record order."""
+        groups: dict[tuple[Cell, str], list[TestRecord]] = {}
+        for record in self.records:
+            groups.setdefault((Cell(record.target, record.api_version), record.area or "(none)"), []).append(record)
+        return groups
 
     def operations_in(self, area: str) -> list[str]:
         return sorted({r.operation or "(several)" for r in self.records if (r.area or "(none)") == area})

@@ -231,9 +231,7 @@ def _tests(build: Build) -> str:
     for ci, cell in enumerate(build.cells):
         parts.append(f'<div class="group"><h3 id="c-{ci}">{_e(cell.label)}</h3>')
         for ai, area in enumerate(build.areas):
-            records = _sorted(r for r in build.records
-                              if (r.target, r.api_version) == (cell.target, cell.api_version)
-                              and (r.area or "(none)") == area)
+            records = _sorted(build.groups.get((cell, area), []))
             if not records:
                 continue
             rows = "".join(_test_row(r, row_ids[record_key(r)]) for r in records)
