@@ -112,3 +112,11 @@ def test_lone_surrogate_from_a_server_does_not_abort(tmp_path: Path, capsys: pyt
     code, _, err = _run(["--results", str(tmp_path), "--out", str(tmp_path / "out"), "--no-history"], capsys)
     assert (code, err) == (0, "")
     assert "bad ? byte" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+def test_history_that_is_a_directory_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_dir(tmp_path / "res", [record(id="a")])
+    (tmp_path / "hist").mkdir()
+    code, _, err = _run(["--results", str(tmp_path / "res"), "--out", str(tmp_path / "out"),
+                         "--history", str(tmp_path / "hist")], capsys)
+    assert code == 2 and f"cannot use {tmp_path / 'hist'}" in err and "check --out and --history" in err

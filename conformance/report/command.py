@@ -80,8 +80,9 @@ def main(argv: Sequence[str]) -> int:
     except ReportInputError as exc:
         print(f"aoai-conformance report: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # unwritable --out or --history
-        print(f"aoai-conformance report: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+    except OSError as exc:  # --out / --history unwritable, or a directory where a file belongs
+        print(f"aoai-conformance report: cannot use {exc.filename}: {exc.strerror}; check --out and --history",
+              file=sys.stderr)
         return 2
     print(html_path)
     return 0
