@@ -104,6 +104,14 @@ def test_chat_answer_is_annotated_and_counts_usage(api: Api) -> None:
     assert usage["completion_tokens"] == len(choice["message"]["content"].split())
 
 
+def test_token_spending_answers_carry_rate_limit_headers(api: Api) -> None:
+    for path, body in ((CHAT, chat_body("hi")), (COMPLETIONS, {"prompt": "hi"}), (EMBEDDINGS, {"input": "hi"})):
+        headers = api.send(path, json_body=body).headers
+        assert int(headers["x-ratelimit-remaining-requests"]) >= 0
+        assert int(headers["x-ratelimit-remaining-tokens"]) >= 0
+        assert headers["apim-request-id"] and headers["x-ms-region"]
+
+
 def test_chat_is_deterministic_per_prompt(api: Api) -> None:
     first = api.post(CHAT, chat_body("alpha"))
     again = api.post(CHAT, chat_body("alpha"))
@@ -397,3 +405,25 @@ def test_audio_form_fields_sent_as_file_parts_are_fields(api: Api) -> None:
     files = {"file": AUDIO, "response_format": ("rf.txt", b"text", "text/plain")}
     response = api.send("/deployments/whisper/audio/transcriptions", files=files)
     assert response.headers["content-type"].startswith("text/plain")
+
+
+# ---- the invariants library agrees (the suite's own checks pass on the emulator) ----
+
+
+def test_invariants_accept_chat_answers_streams_and_filter_errors(api: Api) -> None:
+    from conformance.invariants.errors import check_chat_annotations, check_content_filter_error
+    from conformance.invariants.sse import check_content_type, parse_sse
+    from conformance.invariants.streams import check_chat_stream
+
+    def errors(findings: list[Any]) -> list[str]:
+        return [str(f) for f in findings if f.severity == "error"]
+
+    assert errors(check_chat_annotations(api.post(CHAT, chat_body("annotate me")))) == []
+    assert errors(check_chat_annotations(api.post(CHAT, chat_body(triggers.CONTENT_FILTER_COMPLETION)))) == []
+    blocked = api.post(CHAT, chat_body(triggers.CHAT_CONTENT_FILTER_PROMPT), expect=400)
+    assert errors(check_content_filter_error(400, blocked, strict=True)) == []
+    streamed = api.send(CHAT, json_body=chat_body("stream for the checks", stream=True))
+    assert errors(check_content_type(streamed.headers.get("content-type"))) == []
+    events, framing = parse_sse(streamed.content)
+    assert errors(framing) == []
+    assert errors(check_chat_stream(events)) == []

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from conformance.emulator.app import create_app
 from conformance.emulator.settings import EmulatorSettings
 from conformance.emulator.vector_stores_state import FILE_PHASES
+from conformance.invariants.pagination import check_page, check_walk
 from conformance.spec import load_contract
 from conformance.versions import API_VERSIONS
 
@@ -169,15 +170,20 @@ def test_expires_after_sets_expires_at(api: Api) -> None:
 def test_list_pagination_walks_every_store(api: Api) -> None:
     made = [api.call("POST", "/vector_stores", {"name": f"s{i}"})["id"] for i in range(5)]
     seen: list[str] = []
+    pages: list[dict[str, Any]] = []
     after: str | None = None
     for _ in range(5):
         query = {"limit": "2", "order": "asc", **({"after": after} if after else {})}
         page = api.call("GET", "/vector_stores", query=query)
+        assert [str(f) for f in check_page(page, limit=2, order="asc") if f.severity == "error"] == []
+        pages.append(page)
         seen.extend(item["id"] for item in page["data"])
         if not page["has_more"]:
             break
         after = page["last_id"]
     assert seen == made
+    walk = check_walk(pages, expected_ids=made, order="asc")
+    assert [str(f) for f in walk if f.severity == "error"] == []
     api.call("GET", "/vector_stores", query={"limit": "0"}, expect=400)
 
 

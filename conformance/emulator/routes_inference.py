@@ -30,6 +30,9 @@ DEPLOYMENT_NOT_FOUND = (
     "The API deployment for this resource does not exist. If you created the deployment within the "
     "last 5 minutes, please wait a moment and try again."
 )
+# The emulator never throttles; these are the quota figures its rate-limit headers report.
+RATE_LIMIT_REQUESTS = 1000
+RATE_LIMIT_TOKENS = 1_000_000
 # `stream_options` exists from this version on (contract: x-since).
 STREAM_OPTIONS_SINCE = "2024-08-01-preview"
 
@@ -88,6 +91,13 @@ def _filter_state(ctx: EmuRequest, texts: list[str]) -> bool:
     return triggers.CONTENT_FILTER_COMPLETION in joined
 
 
+def _with_rate_headers(response: Response, tokens: int) -> Response:
+    """Token-spending answers carry the rate-limit headers the service sends on chat (SERVICE-FACTS)."""
+    response.headers["x-ratelimit-remaining-requests"] = str(RATE_LIMIT_REQUESTS - 1)
+    response.headers["x-ratelimit-remaining-tokens"] = str(max(0, RATE_LIMIT_TOKENS - tokens))
+    return response
+
+
 def _stream_response(ctx: EmuRequest, answer: answers.TextAnswer, body: dict[str, Any]) -> Response:
     options = body.get("stream_options")
     include_usage = (
@@ -95,7 +105,8 @@ def _stream_response(ctx: EmuRequest, answer: answers.TextAnswer, body: dict[str
         and isinstance(options, dict)
         and options.get("include_usage") is True
     )
-    return StreamingResponse(sse_body(answer.stream_plan(include_usage)), media_type="text/event-stream")
+    response = StreamingResponse(sse_body(answer.stream_plan(include_usage)), media_type="text/event-stream")
+    return _with_rate_headers(response, answer.usage()["total_tokens"])
 
 
 async def chat_completions(ctx: EmuRequest) -> Response:
@@ -108,7 +119,7 @@ async def chat_completions(ctx: EmuRequest) -> Response:
     answer = answers.chat_answer(body, deployment, ctx.store.timestamp(), filtered=filtered)
     if body.get("stream") is True:
         return _stream_response(ctx, answer, body)
-    return ok(answers.chat_body(answer))
+    return _with_rate_headers(ok(answers.chat_body(answer)), answer.usage()["total_tokens"])
 
 
 async def completions(ctx: EmuRequest) -> Response:
@@ -118,15 +129,16 @@ async def completions(ctx: EmuRequest) -> Response:
     answer = answers.completions_answer(body, deployment, ctx.store.timestamp(), filtered=filtered)
     if body.get("stream") is True:
         return _stream_response(ctx, answer, body)
-    return ok(answers.completions_body(answer))
+    return _with_rate_headers(ok(answers.completions_body(answer)), answer.usage()["total_tokens"])
 
 
 async def embeddings(ctx: EmuRequest) -> Response:
     deployment = _deployment(ctx)
     try:
-        return ok(answers.embeddings_body(ctx.json_body(), deployment))
+        body = answers.embeddings_body(ctx.json_body(), deployment)
     except answers.AnswerError as exc:
         raise bad_request(str(exc), param=exc.param) from None
+    return _with_rate_headers(ok(body), body["usage"]["total_tokens"])
 
 
 def _form(ctx: EmuRequest) -> FormData:
