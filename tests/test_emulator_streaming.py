@@ -51,6 +51,7 @@ def test_create_run_stream_order_framing_and_content(api: EmulatorApi) -> None:
     thread = api.call("POST", "/threads", {"messages": [{"role": "user", "content": "tell me three things"}]})["id"]
     response = api.raw("POST", f"/threads/{thread}/runs", {"assistant_id": aid, "stream": True})
     assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert response.headers["x-ms-region"] and response.headers["apim-request-id"]
     events = parse(response.text)
     assert without_deltas(events) == RUN_ORDER_HEAD + RUN_ORDER_TAIL
     assert events[-1] == ("done", "[DONE]")

@@ -185,3 +185,19 @@ def test_garbage_never_causes_a_500(faults: frozenset[str]) -> None:
                                    headers={"content-type": "application/json"},
                                    query={"limit": str(value), "order": str(value), "after": str(value)})
                 assert response.status_code < 500, (route.operation_id, body, response.text)
+
+
+def test_a_handler_bug_is_a_500_envelope_not_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    from conformance.emulator.app import create_app
+    from conformance.emulator.context import EmuRequest
+    from conformance.emulator.routing import EmuRoute
+    from conformance.emulator.testing import TestClient
+
+    async def broken(ctx: EmuRequest) -> Any:
+        raise KeyError("bug")
+
+    app = create_app(EmulatorSettings(), routes=[EmuRoute("GET", "/assistants", "List_Assistants", broken, body="none")])
+    response = TestClient(app).get("/openai/assistants", params={"api-version": API_VERSIONS[0]},
+                                   headers={"api-key": "emulator-key"})
+    assert response.status_code == 500 and not errors(check_error_envelope(500, response.json()))
+    assert "Traceback" not in response.text and "KeyError" in caplog.text
