@@ -145,6 +145,7 @@ def _matrix(build: Build) -> str:
               '<span class="chip o-failed">any fail / xpass / error</span>'
               '<span class="chip o-xfailed">known deviations only</span>'
               '<span class="chip o-skipped">skipped / unavailable only</span>'
+              '<span class="chip partial">passes, some unavailable</span>'
               'percentage = passed / (passed + failed + xpassed + error + known deviations)</p>')
     return (f'<section id="matrix"><h2>Compatibility matrix</h2>{legend}'
             f'<table class="matrix"><colgroup><col class="c-area">{"<col>" * len(cells)}</colgroup><thead><tr><th>area / operation</th>{head}</tr></thead>'
