@@ -178,6 +178,9 @@ def test_vector_store_and_file_batch(client: AzureOpenAI) -> None:
     assert sorted(f.id for f in files) == ["file-fail-three", "file-one", "file-two"]
     failed = client.vector_stores.files.retrieve(file_id="file-fail-three", vector_store_id=store.id)
     assert failed.status == "failed" and failed.last_error is not None
+    single = client.vector_stores.files.create_and_poll(file_id="file-single", vector_store_id=store.id,
+                                                         poll_interval_ms=POLL_MS)
+    assert single.status == "completed" and single.usage_bytes > 0
     refreshed = client.vector_stores.retrieve(store.id)
     assert refreshed.status == "completed" and refreshed.usage_bytes > 0
     assert client.vector_stores.delete(store.id).deleted

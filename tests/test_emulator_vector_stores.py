@@ -207,3 +207,10 @@ def test_chunking_strategy_only_from_2024_08(api: Api) -> None:
     else:
         made = api.call("POST", path, {"file_id": "file-s"})
         assert "chunking_strategy" not in made
+        # Not part of this version: refused if the contract refuses it, else ignored (never echoed).
+        params = {"api-version": api.version}
+        sent = api.client.post("/openai" + path, params=params, json={"file_id": "file-t", "chunking_strategy": static},
+                               headers={"api-key": KEY})
+        assert sent.status_code in (200, 400), sent.text
+        if sent.status_code == 200:
+            assert "chunking_strategy" not in sent.json()
