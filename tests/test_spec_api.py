@@ -162,6 +162,18 @@ def test_request_body_required_and_content_type(contract: Contract, chat: Operat
     assert ok == []
 
 
+def test_path_level_query_parameters_are_checked() -> None:
+    document = {"openapi": "3.1.0", "info": {"title": "t", "version": "v"}, "paths": {"/things": {
+        "parameters": [{"name": "limit", "in": "query", "required": True, "schema": {"type": "integer"}}],
+        "get": {"operationId": "List_Things", "responses": {"200": {"description": "ok"}}}}}}
+    contract = Contract(document, "v")
+    op = contract.operation("List_Things")
+    assert op.query_params == ("limit",)
+    assert [f.where for f in contract.validate_request(op, query={}, body=None)] == ["limit"]
+    assert [f.where for f in contract.validate_request(op, query={"limit": "x"}, body=None)] == ["limit"]
+    assert contract.validate_request(op, query={"limit": "5"}, body=None) == []
+
+
 def test_multipart_request_values_are_read_as_their_types(contract: Contract) -> None:
     op = contract.operation("Transcriptions_Create")
     form = {"file": b"RIFF....", "temperature": "0.2", "response_format": "json"}
@@ -321,7 +333,7 @@ def test_validate_event_checks_the_data(contract: Contract) -> None:
 # -- loading and caching --------------------------------------------------------------------------
 
 def test_load_contract_is_cached_per_arguments() -> None:
-    assert load_contract(NEW) is load_contract(NEW)
+    assert load_contract(NEW) is load_contract(NEW) is load_contract(NEW, strict_reference=False)
     assert load_contract(OLD) is not load_contract(NEW)
     assert load_contract(OLD).api_version == OLD
 
@@ -399,3 +411,47 @@ def test_load_spec_file_reads_the_official_spec(version: str) -> None:
     [finding] = official.validate_request(op, query={"api-version": version},
                                           body={"messages": [{"role": "user", "content": "hi"}], "temperature": 9})
     assert finding.where == "$.temperature"
+
+
+# -- the Rust fast path agrees with jsonschema ------------------------------------------------------
+
+def _corpus(contract: Contract) -> list[tuple[str, Any]]:
+    """(schema pointer, instance) pairs: good bodies and bodies broken one field at a time."""
+    from conformance.spec.pointers import pointer
+
+    bodies = [("ChatCompletions_Create", chat_answer()), ("ChatCompletions_Create", content_filter_400())]
+    pairs: list[tuple[str, Any]] = []
+    for op_id, body in bodies:
+        op = contract.operation(op_id)
+        status = "400" if "error" in body else "200"
+        ptr = op.location + pointer("responses", status)
+        raw = op.definition["responses"][status]
+        if "$ref" in raw:
+            ptr = raw["$ref"][1:]
+        ptr += pointer("content", "application/json", "schema")
+        pairs.append((ptr, body))
+        for key in body:
+            for bad in (None, "text", 1.5, [], {"x": 1}):
+                pairs.append((ptr, {**body, key: bad}))
+    for name in ("contentFilterResults", "error", "completionUsage", "createChatCompletionStreamResponse"):
+        ptr = pointer("components", "schemas", name)
+        for value in ({}, {"hate": {"filtered": True}}, {"message": 1}, {"prompt_tokens": -1}, [], "x", None, 1.0):
+            pairs.append((ptr, value))
+    return pairs
+
+
+def test_fast_path_and_jsonschema_agree(contract: Contract) -> None:
+    from conformance.spec.schemacheck import HAVE_RUST, SchemaChecker
+
+    if not HAVE_RUST:
+        pytest.skip("jsonschema_rs is not installed: only the jsonschema path runs")
+    fast = SchemaChecker(contract.document, "urn:test:fast")
+    slow = SchemaChecker(contract.document, "urn:test:slow", fast=False)
+    corpus = _corpus(contract)
+    assert len(corpus) > 50
+    bad = 0
+    for ptr, instance in corpus:
+        expected = slow.check(ptr, instance, rule="r", label="x")
+        assert fast.check(ptr, instance, rule="r", label="x") == expected, (ptr, instance)
+        bad += bool(errors(expected))
+    assert bad > 30  # the corpus really exercises invalid instances

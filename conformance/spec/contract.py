@@ -65,6 +65,7 @@ class Contract:
         self._matcher = PathMatcher(self.operations)
         self._checker = SchemaChecker(document, f"urn:aoai-conformance:contract:{next(_IDS)}")
         self._events = self._index_events()
+        self._query_cache: dict[str, list[tuple[dict[str, Any], str]]] = {}
 
     def __repr__(self) -> str:
         return f"Contract(api_version={self.api_version!r}, operations={len(self.operations)})"
@@ -201,20 +202,32 @@ class Contract:
             return ref_pointer(raw["$ref"])
         return op.location + pointer("responses", key)
 
+    def _query_parameters(self, op: Operation) -> list[tuple[dict[str, Any], str]]:
+        """(parameter, pointer to its schema) for the operation's query parameters, path-item level included."""
+        cached = self._query_cache.get(op.location)
+        if cached is not None:
+            return cached
+        item_ptr = pointer("paths", op.path)
+        item = lookup(self.document, item_ptr)
+        found: dict[str, tuple[dict[str, Any], str]] = {}
+        for base, raws in ((item_ptr, item.get("parameters", [])), (op.location, op.definition.get("parameters", []))):
+            for index, raw in enumerate(raws):
+                param = deref(self.document, raw)
+                if not isinstance(param, dict) or param.get("in") != "query":
+                    continue
+                where = ref_pointer(raw["$ref"]) if "$ref" in raw else base + pointer("parameters", index)
+                found[param["name"]] = (param, where + pointer("schema"))  # operation level wins
+        self._query_cache[op.location] = list(found.values())
+        return self._query_cache[op.location]
+
     def _check_query(self, op: Operation, query: Mapping[str, str]) -> list[Finding]:
         findings: list[Finding] = []
-        params = [deref(self.document, p) for p in op.definition.get("parameters", [])]
-        for index, param in enumerate(params):
-            if not isinstance(param, dict) or param.get("in") != "query":
-                continue
+        for param, ptr in self._query_parameters(op):
             name = param["name"]
             if name not in query:
                 if param.get("required"):
                     findings.append(Finding("schema.request", f"query parameter {name}: missing", name))
                 continue
-            raw = op.definition["parameters"][index]
-            ptr = (ref_pointer(raw["$ref"]) if "$ref" in raw else op.location + pointer("parameters", index))
-            ptr += pointer("schema")
             value = _coerce(query[name], deref(self.document, param.get("schema", {})))
             for finding in self._checker.check(ptr, value, rule="schema.request", label=name, extras=False):
                 findings.append(Finding(finding.rule, f"query parameter {finding.message}", name))

@@ -33,12 +33,16 @@ def _read_json(path: Path) -> dict[str, Any]:
     return document
 
 
-@lru_cache(maxsize=8)
 def load_contract(api_version: str, *, strict_reference: bool = False) -> Contract:
     """The project's contract for `api_version` (cached per arguments: treat it as read-only).
 
     `strict_reference=True` applies the published reference where the service deviates from it.
     """
+    return _load_contract(api_version, bool(strict_reference))
+
+
+@lru_cache(maxsize=8)
+def _load_contract(api_version: str, strict_reference: bool) -> Contract:
     check_version(api_version)
     document = _read_json(bundled_path(api_version))
     if strict_reference:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, relevance
@@ -17,6 +19,13 @@ from referencing.jsonschema import DRAFT202012
 
 from conformance.findings import Finding, Severity
 from conformance.spec.pointers import deref, lookup
+
+try:  # The Rust validator (a Schemathesis dependency) answers "valid?" ~100x faster; errors come from jsonschema.
+    import jsonschema_rs
+
+    HAVE_RUST = True
+except ImportError:  # pragma: no cover - optional accelerator
+    HAVE_RUST = False
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
@@ -64,13 +73,47 @@ def _type_matches(schema: dict[str, Any], instance: Any) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What the undocumented-field walk needs from one schema node, resolved once."""
+
+    properties: dict[str, Any]
+    open_ended: bool  # additionalProperties / patternProperties: any name is documented
+    extra: tuple[Any, ...]  # schemas of additional properties
+    items: tuple[Any, ...]  # schemas of array items
+    choices: tuple[list[Any], ...]  # oneOf / anyOf branch lists
+
+
 class SchemaChecker:
-    def __init__(self, document: dict[str, Any], uri: str) -> None:
+    def __init__(self, document: dict[str, Any], uri: str, *, fast: bool = True) -> None:
         self.document = document
         self._uri = uri
         resource: Resource[Any] = DRAFT202012.create_resource(document)
         self._registry: Registry[Any] = Registry().with_resource(uri, resource)
         self._validators: dict[str, Draft202012Validator] = {}
+        self._fast_validators: dict[str, Any] = {}
+        self._fast_registry: Any = None
+        self._shapes: dict[int, _Shape] = {}
+        if fast and HAVE_RUST:
+            try:
+                self._fast_registry = jsonschema_rs.Registry([(uri, document)])
+            except Exception:  # a document the Rust side cannot read: validate in Python only
+                self._fast_registry = None
+
+    def _fast_valid(self, ptr: str, instance: Any) -> bool:
+        """True when the Rust validator accepts `instance`; False means "ask jsonschema" (invalid or unsure)."""
+        if self._fast_registry is None:
+            return False
+        try:
+            found = self._fast_validators.get(ptr)
+            if found is None:
+                fragment = quote(ptr, safe="/~")  # "{deployment-id}" is not legal in a URI fragment
+                found = jsonschema_rs.Draft202012Validator({"$ref": f"{self._uri}#{fragment}"},
+                                                           registry=self._fast_registry)
+                self._fast_validators[ptr] = found
+            return bool(found.is_valid(instance))
+        except Exception:  # non-JSON values (bytes, ...) or a schema it cannot compile
+            return False
 
     def validator(self, ptr: str) -> Draft202012Validator:
         """The compiled validator for the schema at JSON pointer `ptr` (cached)."""
@@ -95,7 +138,8 @@ class SchemaChecker:
               extras: bool = True) -> list[Finding]:
         findings: list[Finding] = []
         seen: set[tuple[str, str]] = set()
-        for error in self.validator(ptr).iter_errors(instance):
+        errors = [] if self._fast_valid(ptr, instance) else self.validator(ptr).iter_errors(instance)
+        for error in errors:
             finding = self._finding(error, rule, label, where_prefix)
             key = (finding.where, finding.message)
             if key not in seen:
@@ -143,48 +187,57 @@ class SchemaChecker:
         self._walk(lookup(self.document, ptr), instance, [], out, rule, label, where_prefix, 0)
         return out
 
+    def _shape(self, schema: dict[str, Any]) -> _Shape:
+        found = self._shapes.get(id(schema))
+        if found is None:
+            parts = [schema, *(deref(self.document, s) for s in schema.get("allOf", []))]
+            parts = [p for p in parts if isinstance(p, dict)]
+            properties: dict[str, Any] = {}
+            for part in parts:
+                properties.update(part.get("properties", {}))
+            found = _Shape(
+                properties=properties,
+                open_ended=any("additionalProperties" in p or "patternProperties" in p for p in parts),
+                extra=tuple(p["additionalProperties"] for p in parts if isinstance(p.get("additionalProperties"), dict)),
+                items=tuple(p["items"] for p in parts if isinstance(p.get("items"), dict)),
+                choices=tuple(p[k] for p in parts for k in ("oneOf", "anyOf") if isinstance(p.get(k), list)),
+            )
+            self._shapes[id(schema)] = found
+        return found
+
     def _walk(self, schema: Any, instance: Any, path: list[Any], out: list[Finding], rule: str,
               label: str, where_prefix: str, depth: int, severity: Severity = "info") -> None:
-        if depth > 40:
+        if depth > 40 or not isinstance(instance, dict | list):
             return
         schema = deref(self.document, schema)
         if not isinstance(schema, dict):
             return
-        parts = [schema, *(deref(self.document, s) for s in schema.get("allOf", []))]
-        for key in ("oneOf", "anyOf"):
-            if key in schema:
-                branch = self._branch(schema[key], instance)
-                if branch is None:
-                    return  # ambiguous: say nothing rather than guess
-                parts.append(branch)
+        shapes = [self._shape(schema)]
+        for branches in shapes[0].choices:
+            branch = self._branch(branches, instance)
+            if branch is None:
+                return  # ambiguous: say nothing rather than guess
+            shapes.append(self._shape(branch))
         if isinstance(instance, dict):
             props: dict[str, Any] = {}
-            open_ended = False
-            for part in parts:
-                if isinstance(part, dict):
-                    props.update(part.get("properties", {}))
-                    open_ended = open_ended or "additionalProperties" in part or "patternProperties" in part
-            if props and not open_ended:
+            for shape in shapes:
+                props.update(shape.properties)
+            if props and not any(shape.open_ended for shape in shapes):
                 for key in instance:
                     if key not in props:
                         where = field_path(where_prefix, [*path, key])
                         out.append(Finding(rule, f"{field_path(label, [*path, key])}: undocumented field "
                                                  f"(value {show(instance[key])})", where, severity))
-            for key, sub in props.items():
-                if key in instance:
-                    self._walk(sub, instance[key], [*path, key], out, rule, label, where_prefix, depth + 1)
-            for part in parts:
-                extra = part.get("additionalProperties") if isinstance(part, dict) else None
-                if isinstance(extra, dict):
-                    for key, value in instance.items():
-                        if key not in props:
-                            self._walk(extra, value, [*path, key], out, rule, label, where_prefix, depth + 1)
-        elif isinstance(instance, list):
-            for part in parts:
-                items = part.get("items") if isinstance(part, dict) else None
-                if isinstance(items, dict):
-                    for index, item in enumerate(instance):
-                        self._walk(items, item, [*path, index], out, rule, label, where_prefix, depth + 1)
+            for key, value in instance.items():
+                if key in props:
+                    self._walk(props[key], value, [*path, key], out, rule, label, where_prefix, depth + 1)
+                else:
+                    for extra in (e for shape in shapes for e in shape.extra):
+                        self._walk(extra, value, [*path, key], out, rule, label, where_prefix, depth + 1)
+        else:
+            for items in (i for shape in shapes for i in shape.items):
+                for index, item in enumerate(instance):
+                    self._walk(items, item, [*path, index], out, rule, label, where_prefix, depth + 1)
 
     def _branch(self, branches: list[Any], instance: Any) -> dict[str, Any] | None:
         """The one branch whose type and constant properties fit the instance, if exactly one does."""
