@@ -427,3 +427,19 @@ def test_invariants_accept_chat_answers_streams_and_filter_errors(api: Api) -> N
     events, framing = parse_sse(streamed.content)
     assert errors(framing) == []
     assert errors(check_chat_stream(events)) == []
+
+
+def test_chat_logprobs_cover_the_answer(api: Api) -> None:
+    body = api.post(CHAT, chat_body("score my words", logprobs=True, top_logprobs=2))
+    choice = body["choices"][0]
+    entries = choice["logprobs"]["content"]
+    assert "".join(e["token"] for e in entries) == choice["message"]["content"]
+    for entry in entries:
+        assert len(entry["top_logprobs"]) == 2 and entry["top_logprobs"][0]["token"] == entry["token"]
+        assert entry["logprob"] >= entry["top_logprobs"][1]["logprob"]
+    assert api.post(CHAT, chat_body("score my words"))["choices"][0]["logprobs"] is None
+    streamed = api.send(CHAT, json_body=chat_body("score my words", logprobs=True, top_logprobs=2, stream=True))
+    chunks = [json.loads(p) for p in sse_chunks(streamed.content)[:-1]]
+    tokens = [e["token"] for c in chunks if c["choices"] and c["choices"][0].get("logprobs")
+              for e in c["choices"][0]["logprobs"]["content"]]
+    assert "".join(tokens) == choice["message"]["content"]

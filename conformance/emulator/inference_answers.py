@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance.emulator import inference_filter
@@ -23,6 +23,7 @@ from conformance.emulator.inference_model import (
     last_user_text,
     png_bytes,
     reply_for,
+    token_logprobs,
     transcript_for,
     truncate_words,
     wav_bytes,
@@ -71,6 +72,7 @@ class TextAnswer:
     prompt_count: int
     filtered: bool
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # same calls on every choice
+    top_logprobs: int | None = None  # chat `logprobs: true`: how many alternatives per token
 
     def usage(self) -> dict[str, int]:
         return {
@@ -91,6 +93,7 @@ class TextAnswer:
             prompt_count=self.prompt_count,
             usage=self.usage() if include_usage else None,
             tool_calls=self.tool_calls,
+            top_logprobs=self.top_logprobs,
         )
 
 
@@ -168,7 +171,18 @@ def chat_answer(body: dict[str, Any], model: str, created: int, *, filtered: boo
     # Call ids ignore the stream switches, so a streamed request calls with the same ids as a plain one.
     seed = request_id("call", {k: v for k, v in body.items() if k not in ("stream", "stream_options")})
     calls = [] if filtered else tool_calls_for(body, last, seed)
-    return _answer("chat", body, model, created, prompts, base, filtered, calls)
+    answer = _answer("chat", body, model, created, prompts, base, filtered, calls)
+    if body.get("logprobs") is True:
+        top = as_int(body.get("top_logprobs")) or 0
+        answer = replace(answer, top_logprobs=max(0, top))
+    return answer
+
+
+def chat_logprobs(text: str, top: int | None) -> dict[str, Any] | None:
+    """A choice's (or a chunk's) `logprobs`: null unless the request asked for them."""
+    if top is None:
+        return None
+    return {"content": token_logprobs(text, top), "refusal": None}
 
 
 def completion_prompts(body: dict[str, Any]) -> list[str]:
@@ -197,7 +211,7 @@ def chat_body(answer: TextAnswer) -> dict[str, Any]:
                 "index": index,
                 "finish_reason": answer.finish_reasons[index],
                 "message": _message(answer, text),
-                "logprobs": None,
+                "logprobs": chat_logprobs(text, answer.top_logprobs),
                 "content_filter_results": inference_filter.choice_results(
                     filtered_category=FILTERED_OUTPUT_CATEGORY if answer.filtered else None
                 ),

@@ -124,3 +124,20 @@ def png_bytes(prompt: str) -> bytes:
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     pixels = zlib.compress(bytes([0, red, green, blue]))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def token_logprobs(text: str, top: int) -> list[dict[str, Any]]:
+    """Chat `logprobs.content` for `text`: one entry per stream piece, with `top` alternatives.
+
+    The values are made up but stable: the chosen token is always the most likely one.
+    """
+    entries: list[dict[str, Any]] = []
+    for piece in text_pieces(text) if text else []:
+        chosen = -round((len(piece) % 7) / 10 + 0.01, 4)
+        alternatives = [{"token": piece, "logprob": chosen, "bytes": list(piece.encode())}]
+        for rank in range(1, top):
+            other = f"{piece}#{rank}"
+            alternatives.append({"token": other, "logprob": round(chosen - rank, 4), "bytes": list(other.encode())})
+        entries.append({"token": piece, "logprob": chosen, "bytes": list(piece.encode()),
+                        "top_logprobs": alternatives[:top]})
+    return entries

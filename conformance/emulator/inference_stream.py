@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.emulator import inference_filter
-from conformance.emulator.inference_model import text_pieces
+from conformance.emulator.inference_model import text_pieces, token_logprobs
 
 DONE = b"data: [DONE]\n\n"
 
@@ -33,6 +33,7 @@ class StreamPlan:
     prompt_count: int
     usage: dict[str, int] | None  # set when stream_options.include_usage asked for it
     tool_calls: Sequence[dict[str, Any]] = ()  # chat: the calls every choice makes instead of text
+    top_logprobs: int | None = None  # chat `logprobs: true`: alternatives per token
 
 
 def encode(chunk: dict[str, Any]) -> bytes:
@@ -63,6 +64,8 @@ def _choice(plan: StreamPlan, index: int, text: str | None, *, role: bool, finis
             delta = {"role": "assistant", "content": "", "refusal": None}
         elif text is not None:
             delta = {"content": text}
+            if plan.top_logprobs is not None:
+                choice["logprobs"] = {"content": token_logprobs(text, plan.top_logprobs), "refusal": None}
         choice["delta"] = delta
     else:
         choice["text"] = text or ""
