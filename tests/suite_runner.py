@@ -1,0 +1,46 @@
+"""Run the hand-written conformance suite in a child pytest against the embedded emulator.
+
+Shared by the tests that prove the suite works: against the clean emulator, and against the
+emulator with each fault switched on.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import conformance.suite
+from conformance.results import RESULTS_FILE, RunInfo, TestRecord, read_records, read_run_info
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE_INI = Path(conformance.suite.__file__).resolve().parent / "suite.ini"
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    records: list[TestRecord]
+    info: RunInfo | None
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+def run_suite(report_dir: Path, args: Sequence[str], *, timeout: float = 300.0) -> SuiteRun:
+    """`python -m pytest --pyargs conformance.suite` with `args`, target forced to the emulator."""
+    cmd = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-c", str(SUITE_INI),
+           "--target", "emulator", "--report-dir", str(report_dir), "-q", "-p", "no:randomly", *args]
+    # The user's target settings must not leak into a run that is about the emulator.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_OPENAI_", "AOAI_CONFORMANCE_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    results = report_dir / RESULTS_FILE
+    records = list(read_records(results)) if results.exists() else []
+    info_path = report_dir / "run.json"
+    info = read_run_info(info_path) if info_path.exists() else None
+    return SuiteRun(done.returncode, done.stdout + done.stderr, records, info)
