@@ -233,3 +233,37 @@ def test_bundle_check_exits_1_naming_stale_files(tmp_path: Path, capsys: pytest.
     assert bundle.main(["--check", "--source", str(source), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert all(f"{v}.json" in err for v in API_VERSIONS)
+
+
+# -- chat streams through Schemathesis (how the fuzz layer sees them) -----------------------------
+
+def _stream_response(body: bytes) -> Any:
+    import datetime
+
+    import httpx
+
+    response = httpx.Response(200, headers={"content-type": "text/event-stream; charset=utf-8"}, content=body,
+                              request=httpx.Request("POST", "https://example.invalid/openai/deployments/d/chat/completions"))
+    response.read()
+    response.elapsed = datetime.timedelta(0)  # Schemathesis reads it; only a sent request sets it
+    return response
+
+
+def _chunk(content: Any) -> bytes:
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}]}
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+
+FILTER_CHUNK = (b'data: {"id":"","object":"","created":0,"model":"","choices":[],'
+                b'"prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}\n\n')
+
+
+@pytest.mark.parametrize("version", API_VERSIONS)
+def test_schemathesis_validates_chat_streams_chunk_by_chunk(version: str) -> None:
+    schema = schemathesis.openapi.from_dict(json.loads(bundled_path(version).read_text(encoding="utf-8")))
+    op = schema.find_operation_by_id("ChatCompletions_Create")
+    op.validate_response(_stream_response(FILTER_CHUNK + _chunk("Hel") + _chunk("lo") + b"data: [DONE]\n\n"))
+    for bad in (_chunk(5), b"data: {not json}\n\n", b'data: {"object": "chat.completion.chunk"}\n\n'):
+        with pytest.raises(Exception, match="SSE event"):
+            op.validate_response(_stream_response(bad + b"data: [DONE]\n\n"))
