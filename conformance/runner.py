@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance.config import TARGET_KINDS
+from conformance.report import ReportInputError, build_report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,11 +77,11 @@ def main(argv: list[str]) -> int:
     report_dir = Path(options.report_dir)
     if not (report_dir / "results.jsonl").exists():
         return code
-    try:
-        from conformance.report import build_report
-    except ImportError:
-        return code
     history = Path(options.history) if options.history else report_dir / "history.jsonl"
-    html = build_report([report_dir], report_dir, history)
+    try:
+        html = build_report([report_dir], report_dir, history)
+    except ReportInputError as exc:
+        print(f"aoai-conformance: the report could not be built: {exc}", file=sys.stderr)
+        return code or 2
     print(f"aoai-conformance: report written to {html}")
     return code
