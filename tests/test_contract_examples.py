@@ -164,3 +164,59 @@ def test_reference_example_matches_contract(example: DocExample | None) -> None:
     assert found <= set(fields), f"findings beyond the recorded defect ({', '.join(fields)}):\n{report}"
     assert all(says in f.message for f in findings), f"findings other than {says!r}:\n{report}"
     pytest.xfail(reason)
+
+
+# -- request examples -----------------------------------------------------------------------------
+
+def extract_request_examples(text: str) -> list[tuple[str, str, str, Any]]:
+    """(id, method, path, body) for every example request carrying a JSON body.
+
+    An example's request line is followed by its body (if any) and then its `Responses:` line; an
+    operation's own heading line is followed by its parameter tables instead, and is not an example.
+    """
+    decoder = json.JSONDecoder()
+    found: list[tuple[str, str, str, Any]] = []
+    counts: dict[str, int] = {}
+    for match in _REQUEST_LINE.finditer(text):
+        following = _RESPONSE_LINE.search(text, match.end())
+        if following is None:
+            continue
+        between = text[match.end():following.start()]
+        if "URI Parameters" in between:
+            continue
+        start = between.find("{")
+        if start < 0:
+            continue  # no body, or a multipart sketch written as a string
+        body, _ = decoder.raw_decode(between, start)
+        base = f"{match.group(1)} {match.group(2)}"
+        counts[base] = counts.get(base, 0) + 1
+        found.append((f"{base} request #{counts[base]}", match.group(1), match.group(2), body))
+    return found
+
+
+def _request_examples() -> list[Any]:
+    doc = _doc_file()
+    if doc is None:
+        return [pytest.param(None, id="reference-doc-absent")]
+    return [pytest.param(example, id=example[0])
+            for example in extract_request_examples(doc.read_text(encoding="utf-8"))]
+
+
+def test_reference_doc_has_request_examples() -> None:
+    doc = _doc_file()
+    if doc is None:
+        pytest.skip(f"the reference docs are not available ({SHARED} is absent)")
+    assert len(extract_request_examples(doc.read_text(encoding="utf-8"))) >= 20
+
+
+@pytest.mark.parametrize("example", _request_examples())
+def test_reference_request_example_is_accepted(example: tuple[str, str, str, Any] | None) -> None:
+    if example is None:
+        pytest.skip(f"the reference docs are not available ({SHARED} is absent)")
+    _, method, path, body = example
+    contract = load_contract(DOC_VERSION)
+    matched = contract.match(method, path)
+    assert matched is not None, f"{method} {path} is not an operation of the contract"
+    findings = errors(contract.validate_request(matched[0], query={"api-version": DOC_VERSION}, body=body,
+                                                content_type="application/json"))
+    assert not findings, "\n".join(str(f) for f in findings)
