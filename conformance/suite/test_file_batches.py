@@ -1,0 +1,72 @@
+"""Vector store file batches: create, retrieve, cancel, each answer checked by the contract."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from conformance.client import ConformanceClient
+from conformance.config import TargetSettings
+from conformance.findings import require
+from conformance.harness.tracker import Tracker
+from conformance.invariants.objects import check_roundtrip
+from conformance.spec import Contract
+from conformance.suite.resources import create, file_ids
+from conformance.suite.support import expect
+
+pytestmark = [pytest.mark.crud]
+
+STABLE = ("id", "object", "created_at", "vector_store_id")
+BATCH_TERMINAL = frozenset({"completed", "cancelled", "failed"})
+
+
+def _batch(client: ConformanceClient, contract: Contract, tracker: Tracker, settings: TargetSettings,
+           count: int = 2) -> tuple[str, list[str], dict[str, Any]]:
+    store = tracker.vector_store()
+    files = file_ids(client, tracker, settings, count)
+    batch = create(client, contract, None, "Create_Vector_Store_File_Batch",
+                   f"/vector_stores/{store['id']}/file_batches", {"file_ids": files})
+    return str(store["id"]), files, batch
+
+
+@pytest.mark.operation("Create_Vector_Store_File_Batch")
+def test_file_batch_create_counts_files(client: ConformanceClient, contract: Contract, tracker: Tracker,
+                                        aoai_settings: TargetSettings) -> None:
+    store_id, files, batch = _batch(client, contract, tracker, aoai_settings, 3)
+    expected = {"object": "vector_store.files_batch", "vector_store_id": store_id,
+                "file_counts": {"total": len(files)}}
+    require(check_roundtrip(expected, batch), "Create_Vector_Store_File_Batch answers the batch of the files sent")
+
+
+@pytest.mark.operation("Get_Vector_Store_File_Batch")
+def test_file_batch_retrieve_roundtrip(client: ConformanceClient, contract: Contract, tracker: Tracker,
+                                       aoai_settings: TargetSettings) -> None:
+    store_id, files, batch = _batch(client, contract, tracker, aoai_settings)
+    read = expect(contract, "Get_Vector_Store_File_Batch",
+                  client.get(f"/vector_stores/{store_id}/file_batches/{batch['id']}"))
+    stable = {key: batch[key] for key in STABLE if key in batch}
+    require(check_roundtrip({**stable, "file_counts": {"total": len(files)}}, read),
+            "Get_Vector_Store_File_Batch reads back the created batch")
+
+
+@pytest.mark.operation("Cancel_Vector_Store_File_Batch")
+def test_file_batch_cancel_ends_cancelled(client: ConformanceClient, contract: Contract, tracker: Tracker,
+                                          aoai_settings: TargetSettings) -> None:
+    store_id, _, batch = _batch(client, contract, tracker, aoai_settings, 3)
+    path = f"/vector_stores/{store_id}/file_batches/{batch['id']}"
+    cancelled = expect(contract, "Cancel_Vector_Store_File_Batch", client.post(f"{path}/cancel"))
+    if cancelled["status"] in ("completed", "failed"):
+        pytest.skip(f"the batch was already {cancelled['status']} when the cancel arrived")
+    assert cancelled["status"] in ("cancelling", "cancelled"), (
+        f"cancel answered status {cancelled['status']!r}, expected cancelling or cancelled")
+    deadline = time.monotonic() + 30
+    while True:  # bounded: the service settles a cancel within seconds
+        read = expect(contract, "Get_Vector_Store_File_Batch", client.get(path))
+        if read["status"] in BATCH_TERMINAL or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert read["status"] == "cancelled", f"a cancelled batch ended {read['status']!r}"
+    counts = read["file_counts"]
+    assert counts["in_progress"] == 0, f"a cancelled batch still counts files in progress: {counts}"

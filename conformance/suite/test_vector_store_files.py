@@ -1,0 +1,67 @@
+"""Vector store files: add, retrieve, delete round trips inside a fresh store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from conformance.client import ConformanceClient
+from conformance.config import TargetSettings
+from conformance.findings import require
+from conformance.harness.tracker import Tracker
+from conformance.invariants.objects import check_deleted, check_gone, check_roundtrip
+from conformance.invariants.pagination import check_walk
+from conformance.spec import Contract
+from conformance.suite.resources import body_of, create, file_ids, walk
+from conformance.suite.support import expect
+
+pytestmark = [pytest.mark.crud]
+
+# Processing moves status, usage_bytes and last_error on its own; the rest must read back as added.
+STABLE = ("id", "object", "created_at", "vector_store_id")
+
+
+def _add(client: ConformanceClient, contract: Contract, tracker: Tracker,
+         settings: TargetSettings) -> tuple[str, str, dict[str, Any]]:
+    store = tracker.vector_store()
+    file_id = file_ids(client, tracker, settings, 1)[0]
+    created = create(client, contract, None, "Create_Vector_Store_File", f"/vector_stores/{store['id']}/files",
+                     {"file_id": file_id})
+    return str(store["id"]), file_id, created
+
+
+def _stable(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: obj[key] for key in STABLE if key in obj}
+
+
+@pytest.mark.operation("Create_Vector_Store_File")
+def test_vector_store_file_create_names_file_and_store(client: ConformanceClient, contract: Contract,
+                                                       tracker: Tracker, aoai_settings: TargetSettings) -> None:
+    store_id, file_id, created = _add(client, contract, tracker, aoai_settings)
+    expected = {"id": file_id, "object": "vector_store.file", "vector_store_id": store_id}
+    require(check_roundtrip(expected, created), "Create_Vector_Store_File answers the file in its store")
+
+
+@pytest.mark.operation("Get_Vector_Store_File")
+def test_vector_store_file_retrieve_roundtrip(client: ConformanceClient, contract: Contract, tracker: Tracker,
+                                              aoai_settings: TargetSettings) -> None:
+    store_id, file_id, created = _add(client, contract, tracker, aoai_settings)
+    read = expect(contract, "Get_Vector_Store_File", client.get(f"/vector_stores/{store_id}/files/{file_id}"))
+    require(check_roundtrip(_stable(created), read), "Get_Vector_Store_File reads back the added file")
+
+
+@pytest.mark.operation("Delete_Vector_Store_File")
+def test_vector_store_file_delete_envelope_then_gone(client: ConformanceClient, contract: Contract,
+                                                     tracker: Tracker, aoai_settings: TargetSettings) -> None:
+    store_id, file_id, _ = _add(client, contract, tracker, aoai_settings)
+    path = f"/vector_stores/{store_id}/files/{file_id}"
+    deleted = expect(contract, "Delete_Vector_Store_File", client.delete(path))
+    require(check_deleted(deleted, object_name="vector_store.file", object_id=file_id), "Delete_Vector_Store_File")
+    after = client.get(path)
+    require(check_gone(after.status_code, body_of(after), what="GET of the removed vector store file"),
+            "after delete")
+    pages = walk(client, contract, "List_Vector_Store_Files", f"/vector_stores/{store_id}/files",
+                 limit=100, order="asc")
+    require(check_walk(pages, expected_ids=[], exact=True), "the store no longer lists the removed file")
