@@ -455,3 +455,33 @@ def test_fast_path_and_jsonschema_agree(contract: Contract) -> None:
         assert fast.check(ptr, instance, rule="r", label="x") == expected, (ptr, instance)
         bad += bool(errors(expected))
     assert bad > 30  # the corpus really exercises invalid instances
+
+
+# -- Schemathesis and the validator read the contract the same way --------------------------------
+
+@pytest.mark.parametrize("version", API_VERSIONS)
+def test_schemathesis_positive_cases_pass_request_validation(version: str) -> None:
+    import warnings
+
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    contract = load_contract(version)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        schema = schemathesis.openapi.from_dict(copy.deepcopy(contract.document))
+    rejected: list[str] = []
+
+    def cases_of(op: Operation) -> None:
+        @settings(max_examples=4, suppress_health_check=list(HealthCheck), deadline=None, database=None)
+        @given(schema.find_operation_by_id(op.operation_id).as_strategy())
+        def check(case: Any) -> None:
+            findings = errors(contract.validate_request(op, query=dict(case.query or {}), body=case.body,
+                                                        content_type=case.media_type))
+            rejected.extend(f"{op.operation_id}: {f}" for f in findings)
+
+        check()
+
+    for op in contract.operations:
+        cases_of(op)
+    assert not rejected, "\n".join(rejected[:5])
