@@ -29,13 +29,15 @@ from conformance.harness.recorder import AREAS, USER_PROPERTY, Recorder
 from conformance.harness.resilience import ResilientTransport, RetryPolicy, TargetUnavailable
 from conformance.harness.shared import Budget, ConcurrencyCap, Pacer, run_state_dir
 from conformance.harness.target import EmulatorProcess, start_emulator, token_provider_for
-from conformance.harness.tracker import Ledger, Tracker, state_dir
+from conformance.harness.tracker import Ledger, Tracker, delete_all, state_dir
 from conformance.results import RESULTS_FILE, RUN_FILE, RunInfo, write_records, write_run_info
 from conformance.versions import at_least
 
 SETTINGS_KEY = pytest.StashKey[TargetSettings]()
 RECORDER_KEY = pytest.StashKey[Recorder]()
 EXCHANGES_KEY = pytest.StashKey[list[Exchange]]()
+# Extra record fields a test sets for itself (fuzz: kind, seed, request, requests), merged by `_props`.
+EXTRA_PROPS_KEY = pytest.StashKey[dict[str, Any]]()
 RUN_ID_ENV = "AOAI_CONFORMANCE_RUN_ID"
 
 MARKERS = {
@@ -44,6 +46,7 @@ MARKERS = {
     "since(version)": "applies from this api-version on; skipped on earlier ones",
     "operation(operation_id)": "the contract operation the test is about",
     "emulator_only(reason)": "needs an emulator trigger phrase; skipped on other targets",
+    "smoke": "part of the cheap smoke profile (--profile smoke) for a quick check of a new resource",
 }
 
 
@@ -69,6 +72,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--max-concurrency", type=int, default=None, help="requests in flight, across all workers")
     group.addoption("--max-requests", type=int, default=None, help="stop the run cleanly after this many requests")
     group.addoption("--max-tokens", type=int, default=None, help="stop the run cleanly after this many tokens")
+    group.addoption("--profile", default="full", choices=("full", "smoke"),
+                    help="smoke: a small, cheap subset (under 40 requests) for a new resource or deployment")
+    from conformance.cassettes.harness import add_options  # record / replay (issue 6)
+
+    add_options(group)
+    from conformance.fuzz.plugin import add_options as add_fuzz_options  # fuzz options (conformance.fuzz)
+
+    add_fuzz_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -142,6 +153,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not ours:
         return
     settings = _settings(config)
+    if config.getoption("profile") == "smoke":
+        deselected = [item for item in items if _is_conformance(item) and item.get_closest_marker("smoke") is None]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item not in deselected]
+            ours = [item for item in ours if item not in deselected]
     try:
         expectations = load_expectations(settings.name, config.getoption("expectations"))
     except SettingsError as exc:
@@ -152,13 +169,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if since is not None and version is not None and not at_least(version, str(since.args[0])):
             item.add_marker(pytest.mark.skip(reason=f"applies from api-version {since.args[0]} on"))
         only = item.get_closest_marker("emulator_only")
-        if only is not None and settings.kind != "emulator":
+        if only is not None and _behaves_as(config, settings) != "emulator":
             reason = only.args[0] if only.args else "needs the emulator's trigger phrases"
             item.add_marker(pytest.mark.skip(reason=f"emulator only: {reason}"))
         name = getattr(item, "originalname", item.name)
         for expectation in expectations:
             if expectation.matches(name, item.nodeid, version):
                 item.add_marker(pytest.mark.xfail(reason=f"known deviation: {expectation.reason}", strict=True))
+
+
+def _behaves_as(config: pytest.Config, settings: TargetSettings) -> str:
+    """The target kind tests adapt to: under replay, the kind the cassettes were recorded from."""
+    if settings.kind != "replay":
+        return settings.kind
+    if REPLAY_KIND_KEY not in config.stash:
+        from conformance.cassettes.harness import cassette_root, recorded_kind
+        from conformance.cassettes.store import CassetteError
+
+        try:
+            config.stash[REPLAY_KIND_KEY] = recorded_kind(cassette_root(config), settings.api_versions)
+        except CassetteError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return config.stash[REPLAY_KIND_KEY]
+
+
+REPLAY_KIND_KEY = pytest.StashKey[str]()
 
 
 # ---------------------------------------------------------------- fixtures
@@ -178,6 +213,8 @@ def aoai_settings(request: pytest.FixtureRequest) -> Iterator[TargetSettings]:
         except SettingsError as exc:
             pytest.exit(str(exc), returncode=3)
         settings = TargetSettings(**{**settings.__dict__, "endpoint": emulator.url})
+    if settings.kind == "replay":  # no emulator, no network: act as the recorded target did
+        settings = TargetSettings(**{**settings.__dict__, "kind": _behaves_as(request.config, settings)})
     try:
         yield settings
     finally:
@@ -202,8 +239,11 @@ def _aoai_transport(request: pytest.FixtureRequest, aoai_run_id: str, aoai_budge
     config = request.config
     folder = run_state_dir(aoai_run_id)
     rps, concurrency = config.getoption("max_rps"), config.getoption("max_concurrency")
+    offline = _settings(config).kind == "replay"
+    if offline:
+        from conformance.cassettes.tape import offline_transport
     transport = ResilientTransport(
-        httpx.HTTPTransport(retries=0),
+        offline_transport() if offline else httpx.HTTPTransport(retries=0),
         RetryPolicy(attempts=max(1, config.getoption("retries"))),
         pacer=Pacer(folder, rps) if rps else None,
         cap=ConcurrencyCap(folder, concurrency) if concurrency else None,
@@ -211,6 +251,26 @@ def _aoai_transport(request: pytest.FixtureRequest, aoai_run_id: str, aoai_budge
     )
     yield transport
     transport.close()
+
+
+@pytest.fixture(autouse=True)
+def _aoai_cassette(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Suite tests under --record-cassettes or --target replay run inside their own cassette."""
+    item, config = request.node, request.config
+    module = getattr(item, "module", None)
+    if module is None or not module.__name__.startswith("conformance.suite") or _api_version_of(item) is None:
+        yield
+        return
+    record = bool(config.getoption("record_cassettes"))
+    if not record and _settings(config).kind != "replay":
+        yield
+        return
+    from conformance.cassettes.harness import cassette_root, test_cassette
+
+    settings: TargetSettings = request.getfixturevalue("aoai_settings")
+    with test_cassette(item, api_version=str(_api_version_of(item)), record=record, target_kind=settings.kind,
+                       endpoint=settings.endpoint, api_key=settings.api_key, root=cassette_root(config)):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -322,7 +382,13 @@ def _props(item: pytest.Item, call_excinfo: pytest.ExceptionInfo[BaseException] 
         "requests": len(exchanges),
         "tokens": sum(e.tokens for e in exchanges),
         "unavailable": unavailable,
+        **_extra_props(item),
     }
+
+
+def _extra_props(item: pytest.Item) -> dict[str, Any]:
+    extra: dict[str, Any] = item.stash.get(EXTRA_PROPS_KEY, {})
+    return extra
 
 
 @pytest.hookimpl(wrapper=True)
@@ -381,10 +447,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(session.config, "workerinput") or not _ACTIVE_RECORDER:
         return
     recorder = _ACTIVE_RECORDER.pop()
+    settings = session.config.stash.get(SETTINGS_KEY, None)
+    if settings is not None and settings.kind in ("url", "live"):
+        _sweep_leftovers(settings, recorder.run_id)
     report_dir = session.config.getoption("report_dir")
     if not report_dir or not recorder.records:
         return
-    settings = session.config.stash.get(SETTINGS_KEY, None)
     out = Path(report_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / RESULTS_FILE).unlink(missing_ok=True)
@@ -402,6 +470,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             tokens=sum(r.tokens for r in recorder.records),
         ),
     )
+
+
+def _sweep_leftovers(settings: TargetSettings, run_id: str) -> None:
+    """Delete what this run's ledger still lists: objects of tests whose worker died or was killed."""
+    ledger = Ledger(state_dir() / "ledger.jsonl")
+    leftovers = [item for rid, item in ledger.outstanding(settings.name) if rid == run_id]
+    if not leftovers or settings.endpoint is None:
+        return
+    client = ConformanceClient(
+        settings.endpoint, settings.api_versions[-1],
+        api_key=settings.api_key if settings.auth == "key" else None,
+        token_provider=token_provider_for(settings), timeout=settings.timeout,
+    )
+    with client:
+        failed = set(delete_all(client, leftovers))
+    for item in leftovers:
+        if item.delete_path not in failed:
+            ledger.remove(settings.name, run_id, item)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
