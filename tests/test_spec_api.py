@@ -307,6 +307,16 @@ def test_chat_stream_validates_every_chunk(contract: Contract, chat: Operation) 
     assert not_json.where == "events[0]"
 
 
+def test_named_event_stream_validates_each_event(contract: Contract) -> None:
+    op = contract.operation("Create_Run")
+    headers = {"Content-Type": "text/event-stream"}
+    good = b'event: error\ndata: {"code": "server_error", "message": "boom"}\n\nevent: done\ndata: [DONE]\n\n'
+    assert contract.validate_response(op, 200, headers, good) == []
+    bad = b'event: error\ndata: {"message": 1}\n\nevent: done\ndata: {}\n\n'
+    findings = contract.validate_response(op, 200, headers, bad)
+    assert [f.where for f in findings] == ["events[0].message", "events[1]"]
+
+
 def test_event_schema_lookup(contract: Contract) -> None:
     assert contract.event_schema("done") == {"const": "[DONE]"}
     assert contract.event_schema("error") == {"$ref": "#/components/schemas/error"}
@@ -319,7 +329,7 @@ def test_event_schema_lookup(contract: Contract) -> None:
 def test_validate_event_done_and_unknown(contract: Contract) -> None:
     assert contract.validate_event("done", "[DONE]") == []
     [finding] = contract.validate_event("done", {"x": 1})
-    assert finding.rule == "sse.event_schema"
+    assert finding.rule == "sse.event_schema" and finding.where == "$"
     assert contract.validate_event("thread.future.event", {"anything": True}) == []
 
 

@@ -111,7 +111,7 @@ class Contract:
         if ptr is None:
             if data == DONE:
                 return []
-            return [Finding("sse.event_schema", f"{event}: expected data {DONE}, got {show(data)}", "data")]
+            return [Finding("sse.event_schema", f"{event}: expected data {DONE}, got {show(data)}", "$")]
         label = self._checker.label(ptr, event)
         return self._checker.check(ptr, self._parsed(data), rule="sse.event_schema", label=label)
 
