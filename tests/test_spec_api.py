@@ -385,6 +385,7 @@ def test_strict_reference_contract() -> None:
         return
     strict = load_contract(NEW, strict_reference=True)
     assert strict is not load_contract(NEW) and strict.api_version == NEW
+    assert strict.document != load_contract(NEW).document, "the reference's rules were not applied"
     assert load_contract(NEW, strict_reference=True) is strict
 
 
