@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import importlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -51,13 +49,10 @@ def _load_contract(api_version: str, strict_reference: bool) -> Contract:
 
 
 def _apply_reference(document: dict[str, Any]) -> dict[str, Any]:
-    # deviations.py belongs to the Assistants contract work; imported lazily so the core loads without it.
-    try:
-        deviations = importlib.import_module("conformance.spec.deviations")
-    except ModuleNotFoundError:
-        raise SpecError("strict reference mode needs conformance.spec.deviations, which is not installed") from None
-    result: dict[str, Any] = deviations.apply_reference(copy.deepcopy(document), deviations.load_deviations())
-    return result
+    # Imported here: only strict-reference runs need the deviations list (and its YAML) loaded.
+    from conformance.spec.deviations import apply_reference, load_deviations
+
+    return apply_reference(document, load_deviations())
 
 
 def load_spec_file(path: str | Path, *, corrections: bool = True) -> Contract:
@@ -85,10 +80,7 @@ def load_spec_file(path: str | Path, *, corrections: bool = True) -> Contract:
 
 
 def _corrected(document: dict[str, Any]) -> dict[str, Any]:
-    # TODO(contract-core): import directly once conformance/spec/overlay.py has landed for good.
-    try:
-        overlay = importlib.import_module("conformance.spec.overlay")
-    except ModuleNotFoundError:
-        return document
-    corrected: dict[str, Any] = overlay.apply_corrections(document)[0]
+    from conformance.spec.overlay import apply_corrections
+
+    corrected, _notes = apply_corrections(document)
     return corrected
