@@ -68,3 +68,12 @@ def test_same_page_compares_ids_order_and_has_more() -> None:
     assert rules(check_same_page(page(["a", "b"], False), page(["a", "b"], True))) == {"pagination.order"}
     found = check_same_page(page(["a"], True), page(["a", "b"], True), rule="pagination.limit")
     assert rules(found) == {"pagination.limit"}
+
+
+def test_filtered_page_holds_only_matching_items() -> None:
+    from conformance.invariants.pagination import check_filtered
+
+    good = {"object": "list", "data": [{"id": "a", "status": "completed"}], "has_more": False}
+    assert check_filtered(good, field="status", value="completed") == []
+    bad = {"object": "list", "data": [{"id": "a", "status": "completed"}, {"id": "b", "status": "failed"}]}
+    assert rules(check_filtered(bad, field="status", value="completed")) == {"pagination.filter"}

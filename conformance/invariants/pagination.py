@@ -249,3 +249,15 @@ def check_same_page(
         findings.append(Finding(rule, f"{what} has has_more {show(body.get('has_more'))}, expected "
                                 f"{show(reference.get('has_more'))}", where))
     return findings
+
+
+def check_filtered(body: Any, *, field: str, value: Any, where: str = "") -> list[Finding]:
+    """Every item of a page listed with a filter has `field` equal to the filter's `value`."""
+    if not is_mapping(body):
+        return []  # the envelope check reports non-objects
+    return [
+        Finding(R.PAGINATION_FILTER, f"{show(item.get('id'))} has {field} {show(item.get(field))} in a list "
+                f"filtered by {field}={show(value)}", where)
+        for item in _items(body)
+        if item.get(field) != value
+    ]

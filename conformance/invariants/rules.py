@@ -34,6 +34,7 @@ PAGINATION_LIMIT: Final = "pagination.limit"
 PAGINATION_HAS_MORE: Final = "pagination.has_more"
 PAGINATION_CURSOR: Final = "pagination.cursor"
 PAGINATION_WALK_COMPLETE: Final = "pagination.walk_complete"
+PAGINATION_FILTER: Final = "pagination.filter"  # added by suite-crud
 
 # server-sent events
 SSE_CONTENT_TYPE: Final = "sse.content_type"
@@ -92,6 +93,7 @@ RULES: Final[dict[str, str]] = {
     PAGINATION_HAS_MORE: "has_more is true on every page but the last of a walk",
     PAGINATION_CURSOR: "after/before continue exactly where the cursor item was, exclusively",
     PAGINATION_WALK_COMPLETE: "a cursor walk returns every item exactly once",
+    PAGINATION_FILTER: "a filtered list (e.g. vector store files by status) holds only matching items",
     SSE_CONTENT_TYPE: "a stream answers Content-Type text/event-stream (charset utf-8 allowed)",
     SSE_FRAMING: "the body is a well-formed UTF-8 event stream: event then data lines, blank-line terminated",
     SSE_JSON_DATA: "every event's data is JSON, except done whose data is [DONE]",
