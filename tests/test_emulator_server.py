@@ -88,3 +88,10 @@ def test_cli_prints_the_first_line_serves_and_exits_quietly_on_ctrl_c() -> None:
             process.wait()
     assert process.returncode == 0
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+@pytest.mark.parametrize("kwargs, needle", [({"faults": frozenset({"typo"})}, "typo"), ({"run_pace": -1}, "run_pace"),
+                                            ({"max_body_bytes": 0}, "max_body_bytes")])
+def test_settings_reject_nonsense_with_a_clear_message(kwargs: dict[str, object], needle: str) -> None:
+    with pytest.raises(ValueError, match=needle):
+        EmulatorSettings(**kwargs)  # type: ignore[arg-type]

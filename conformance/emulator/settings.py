@@ -44,3 +44,13 @@ class EmulatorSettings:
     seed: int = 0
     # Runs expire this many seconds after creation while active (service: 600).
     run_expiry_seconds: int = 600
+
+    def __post_init__(self) -> None:
+        # A typo in a fault name or a negative pace would otherwise fail silently later.
+        from conformance.emulator.faults import check_faults
+
+        check_faults(self.faults)
+        if self.run_pace < 0:
+            raise ValueError(f"run_pace must be >= 0 seconds, got {self.run_pace}")
+        if self.max_body_bytes <= 0:
+            raise ValueError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
