@@ -192,6 +192,21 @@ def test_build_merges_fragments_and_injects_shared_parts(tmp_path: Path) -> None
     assert "ApiVersion" in document["components"]["parameters"]
 
 
+def test_an_operation_outside_the_version_is_dropped_with_its_path(tmp_path: Path) -> None:
+    _write(tmp_path, "root.yaml", ROOT_YAML)
+    _write(tmp_path, "new.yaml", f"""
+paths:
+  /new-thing:
+    parameters: [{{name: id, in: query, schema: {{type: string}}}}]
+    get:
+      x-since: {NEW}
+      operationId: Get_New_Thing
+      responses: {{'200': {{description: ok}}}}
+""")
+    assert "/new-thing" not in bundle.build(OLD, tmp_path)["paths"]
+    assert "get" in bundle.build(NEW, tmp_path)["paths"]["/new-thing"]
+
+
 def test_a_key_defined_by_two_fragments_is_an_error(tmp_path: Path) -> None:
     _write(tmp_path, "root.yaml", ROOT_YAML)
     _write(tmp_path, "a.yaml", FRAGMENT)

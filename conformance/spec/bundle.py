@@ -89,6 +89,10 @@ def build(version: str, source_dir: Path = SOURCE_DIR) -> dict[str, Any]:
     """The bundled contract document for `version`."""
     check_version(version)
     document: dict[str, Any] = select_version(merged_source(source_dir), version)
+    # A path whose every operation is outside this version does not exist in it.
+    paths = document.get("paths", {})
+    for path in [p for p, item in paths.items() if not any(m in item for m in HTTP_METHODS)]:
+        del paths[path]
     inject_shared(document, version)
     return document
 
