@@ -491,3 +491,14 @@ def test_schemathesis_positive_cases_pass_request_validation(version: str) -> No
     for op in contract.operations:
         cases_of(op)
     assert not rejected, "\n".join(rejected[:5])
+
+
+def test_closed_objects_name_the_unexpected_field() -> None:
+    document = {"openapi": "3.1.0", "info": {"title": "t", "version": "v"}, "paths": {}, "components": {
+        "schemas": {"closed": {"type": "object", "properties": {"a": {"type": "integer"}},
+                               "additionalProperties": False}}}}
+    contract = Contract(document, "v")
+    [one] = contract.validate_schema("closed", {"a": 1, "b": 2})
+    assert one.where == "$.b" and "unexpected field b" in one.message
+    [two] = contract.validate_schema("closed", {"b": 2, "c": 3})
+    assert two.where == "$" and "b, c" in two.message

@@ -173,6 +173,11 @@ class SchemaChecker:
         elif kind == "enum":
             allowed = ", ".join(show(v) for v in error.validator_value)
             text = f"expected one of {allowed}, got {show(value)}"
+        elif kind in ("additionalProperties", "unevaluatedProperties") and isinstance(value, dict):
+            known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+            unexpected = sorted(str(k) for k in value if k not in known)
+            path = [*path, unexpected[0]] if len(unexpected) == 1 else path
+            text = f"unexpected field{'s' if len(unexpected) > 1 else ''} {', '.join(unexpected)} (not allowed here)"
         elif kind in ("oneOf", "anyOf"):
             text = f"matches none of the allowed shapes ({kind}), got {show(value)}"
         else:
