@@ -38,6 +38,8 @@ PROBES: list[tuple[str, str, str, Any]] = [
     ("List_Vector_Stores", "GET", "/vector_stores", None),
 ]
 
+PROBE_PARAMS = [pytest.param(*probe, id=probe[0], marks=pytest.mark.operation(probe[0])) for probe in PROBES]
+
 
 def _contract_findings(contract: Contract, operation_id: str, response: httpx.Response) -> list[Finding]:
     op = contract.operation(operation_id)
@@ -55,7 +57,7 @@ def _served_create(tracker: Tracker, kind: str | None, base: str, response: http
 
 # ---------------------------------------------------------------- credentials
 
-@pytest.mark.parametrize(("operation_id", "method", "path", "body"), PROBES, ids=[p[0] for p in PROBES])
+@pytest.mark.parametrize(("operation_id", "method", "path", "body"), PROBE_PARAMS)
 def test_request_without_key_unauthorized(client: ConformanceClient, contract: Contract, tracker: Tracker,
                                           operation_id: str, method: str, path: str, body: Any) -> None:
     response = client.request(method, path, json=body, auth=False)
@@ -64,7 +66,7 @@ def test_request_without_key_unauthorized(client: ConformanceClient, contract: C
              *check_unauthorized(response.status_code, body_of(response))], f"{method} {path} without a key")
 
 
-@pytest.mark.parametrize(("operation_id", "method", "path", "body"), PROBES, ids=[p[0] for p in PROBES])
+@pytest.mark.parametrize(("operation_id", "method", "path", "body"), PROBE_PARAMS)
 def test_request_with_wrong_key_unauthorized(client: ConformanceClient, contract: Contract, tracker: Tracker,
                                              operation_id: str, method: str, path: str, body: Any) -> None:
     response = client.request(method, path, json=body, auth=False, headers={"api-key": WRONG_KEY})
@@ -75,7 +77,7 @@ def test_request_with_wrong_key_unauthorized(client: ConformanceClient, contract
 
 # ---------------------------------------------------------------- api-version
 
-@pytest.mark.parametrize(("operation_id", "method", "path", "body"), PROBES, ids=[p[0] for p in PROBES])
+@pytest.mark.parametrize(("operation_id", "method", "path", "body"), PROBE_PARAMS)
 def test_request_without_api_version_rejected(client: ConformanceClient, tracker: Tracker, operation_id: str,
                                               method: str, path: str, body: Any) -> None:
     response = client.request(method, path, json=body, api_version=None)
@@ -84,7 +86,7 @@ def test_request_without_api_version_rejected(client: ConformanceClient, tracker
             f"{method} {path} without api-version")
 
 
-@pytest.mark.parametrize(("operation_id", "method", "path", "body"), PROBES, ids=[p[0] for p in PROBES])
+@pytest.mark.parametrize(("operation_id", "method", "path", "body"), PROBE_PARAMS)
 def test_request_with_unsupported_api_version_rejected(client: ConformanceClient, tracker: Tracker,
                                                        operation_id: str, method: str, path: str,
                                                        body: Any) -> None:
@@ -130,7 +132,8 @@ UNKNOWN: list[tuple[str, str, str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("operation_id", "method", "template", "body"), UNKNOWN, ids=[u[0] for u in UNKNOWN])
+@pytest.mark.parametrize(("operation_id", "method", "template", "body"), [
+    pytest.param(*case, id=case[0], marks=pytest.mark.operation(case[0])) for case in UNKNOWN])
 def test_unknown_id_not_found(client: ConformanceClient, contract: Contract, tracker: Tracker,
                               operation_id: str, method: str, template: str, body: Any) -> None:
     names = {
@@ -173,10 +176,11 @@ def test_run_retrieve_through_other_thread_not_found(client: ConformanceClient, 
 # ---------------------------------------------------------------- malformed and invalid bodies
 
 @pytest.mark.parametrize(("operation_id", "path", "kind"), [
-    ("Create_Assistant", "/assistants", "assistant"),
-    ("Create_Thread", "/threads", "thread"),
-    ("Create_Vector_Store", "/vector_stores", "vector_store"),
-], ids=["Create_Assistant", "Create_Thread", "Create_Vector_Store"])
+    pytest.param(op, path, kind, id=op, marks=pytest.mark.operation(op)) for op, path, kind in (
+        ("Create_Assistant", "/assistants", "assistant"),
+        ("Create_Thread", "/threads", "thread"),
+        ("Create_Vector_Store", "/vector_stores", "vector_store"),
+    )])
 def test_create_with_malformed_json_rejected(client: ConformanceClient, contract: Contract, tracker: Tracker,
                                              operation_id: str, path: str, kind: str) -> None:
     response = client.post(path, content=b'{"name": "unterminated', headers={"content-type": "application/json"})
@@ -214,7 +218,8 @@ def _invalid_bodies(model: str, file_id: str) -> list[tuple[str, str, str, str |
     ]
 
 
-INVALID_CASES = [case[0] for case in _invalid_bodies("model", "file-x")]
+INVALID_CASES = [pytest.param(case[0], id=case[0], marks=pytest.mark.operation(case[1]))
+                 for case in _invalid_bodies("model", "file-x")]
 
 
 @pytest.mark.parametrize("case", INVALID_CASES)

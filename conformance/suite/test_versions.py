@@ -141,34 +141,35 @@ def test_message_attachment_file_search_type_only(client: ConformanceClient, con
 
 # ---------------------------------------------------------------- the 08 parameters on 05
 
-def _requests_with_08_parameters(tracker: Tracker, file_id: str) -> list[tuple[str, str, str, str | None, dict[str, Any]]]:
+def _requests_with_08_parameters(model: str, name: str, metadata: dict[str, str],
+                                 file_id: str) -> list[tuple[str, str, str, str | None, dict[str, Any]]]:
     """(case, operation, path, kind, body) using a parameter the 05 reference does not have."""
     return [
         ("vector store chunking_strategy", "Create_Vector_Store", "/vector_stores", "vector_store",
-         {"name": tracker.name("05"), "metadata": tracker.metadata, "chunking_strategy": STATIC}),
+         {"name": name, "metadata": metadata, "chunking_strategy": STATIC}),
         ("vector store file chunking_strategy", "Create_Vector_Store_File", "/vector_stores/{store}/files", None,
          {"file_id": file_id, "chunking_strategy": STATIC}),
         ("file batch chunking_strategy", "Create_Vector_Store_File_Batch", "/vector_stores/{store}/file_batches",
          None, {"file_ids": [file_id], "chunking_strategy": STATIC}),
         ("file_search max_num_results", "Create_Assistant", "/assistants", "assistant",
-         {"model": tracker.model, "name": tracker.name("05"), "metadata": tracker.metadata,
-          "tools": [_file_search(5)]}),
+         {"model": model, "name": name, "metadata": metadata, "tools": [_file_search(5)]}),
     ]
 
 
-CASES_05 = ["vector store chunking_strategy", "vector store file chunking_strategy", "file batch chunking_strategy",
-            "file_search max_num_results"]
+CASES_05 = [pytest.param(case[0], id=case[0], marks=pytest.mark.operation(case[1]))
+            for case in _requests_with_08_parameters("model", "name", {}, "file-x")]
 
 
 @pytest.mark.parametrize("case", CASES_05)
-def test_08_parameter_on_2024_05_answers_conformingly(client: ConformanceClient, contract: Contract,
+def test_version_08_parameter_on_05_answers_conformingly(client: ConformanceClient, contract: Contract,
                                                       tracker: Tracker, aoai_settings: TargetSettings,
                                                       api_version: str, case: str) -> None:
     if at_least(api_version, SINCE):
         pytest.skip(f"the parameter is part of {api_version}")
     file_id = file_ids(client, tracker, aoai_settings, 1)[0]
     _, operation_id, template, kind, body = next(
-        c for c in _requests_with_08_parameters(tracker, file_id) if c[0] == case)
+        c for c in _requests_with_08_parameters(tracker.model, tracker.name("05"), tracker.metadata, file_id)
+        if c[0] == case)
     path = template.format(store=tracker.vector_store()["id"]) if "{store}" in template else template
     response = client.post(path, json=body)
     if response.status_code == 200:
