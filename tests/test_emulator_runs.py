@@ -271,3 +271,10 @@ def test_unknown_assistant_is_404_and_adds_nothing(runs: Runs) -> None:
                   {"assistant_id": "asst_missing", "additional_messages": [{"role": "user", "content": "x"}]},
                   expect=404)
     assert len(runs.api.call("GET", f"/threads/{thread}/messages")["data"]) == 1
+
+
+def test_run_inherits_zero_temperature_from_the_assistant(runs: Runs) -> None:
+    aid = runs.api.call("POST", "/assistants", {"model": "gpt-4o", "temperature": 0, "top_p": 0.1})["id"]
+    thread = runs.thread("hi")
+    run = runs.api.call("POST", f"/threads/{thread}/runs", {"assistant_id": aid})
+    assert (run["temperature"], run["top_p"]) == (0, 0.1)

@@ -236,7 +236,9 @@ async def modify_message(ctx: EmuRequest) -> Response:
 
 # ---- runs -----------------------------------------------------------------------------------
 
-_RUN_OPTIONS = ("max_prompt_tokens", "max_completion_tokens")
+def _first_set(*values: float | None) -> float | None:
+    """The first value that is not None (0.0 counts: `or` would skip it)."""
+    return next((v for v in values if v is not None), None)
 
 
 def _new_run(ctx: EmuRequest, thread: Thread, body: dict[str, Any]) -> Run:
@@ -256,8 +258,8 @@ def _new_run(ctx: EmuRequest, thread: Thread, body: dict[str, Any]) -> Run:
     temperature, top_p = rd.number(body, "temperature"), rd.number(body, "top_p")
     truncation = rd.mapping(body, "truncation_strategy") or {"type": "auto", "last_messages": None}
     options: dict[str, Any] = {
-        "temperature": temperature if temperature is not None else (assistant.temperature or 1.0),
-        "top_p": top_p if top_p is not None else (assistant.top_p or 1.0),
+        "temperature": _first_set(temperature, assistant.temperature, 1.0),
+        "top_p": _first_set(top_p, assistant.top_p, 1.0),
         "max_prompt_tokens": body.get("max_prompt_tokens"),
         "max_completion_tokens": body.get("max_completion_tokens"),
         "truncation_strategy": {"last_messages": None, **truncation},
