@@ -173,10 +173,11 @@ def test_run_options_are_reflected(runs: Runs) -> None:
     assert texts == ["You said: added", "added", "hi"]
 
 
-@pytest.mark.parametrize("field, words, reason", [("max_completion_tokens", 300, "max_completion_tokens"),
-                                                  ("max_prompt_tokens", 300, "max_prompt_tokens")])
-def test_token_limits_end_incomplete(runs: Runs, field: str, words: int, reason: str) -> None:
-    run = runs.run(runs.thread(" ".join(["word"] * words)), **{field: 256})
+@pytest.mark.parametrize("field, limit, reason", [("max_completion_tokens", 256, "max_completion_tokens"),
+                                                  ("max_prompt_tokens", 256, "max_prompt_tokens"),
+                                                  ("max_prompt_tokens", 256.0, "max_prompt_tokens")])
+def test_token_limits_end_incomplete(runs: Runs, field: str, limit: float, reason: str) -> None:
+    run = runs.run(runs.thread(" ".join(["word"] * 300)), **{field: limit})
     runs.clock.advance(2.5)
     done = runs.get(run)
     assert done["status"] == "incomplete" and done["incomplete_details"] == {"reason": reason}

@@ -276,4 +276,7 @@ class Engine:
 
 
 def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """An integer option; 256.0 counts (JSON Schema calls it an integer too), anything else is unset."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if float(value).is_integer() else None
