@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import ipaddress
+import os
 import socket
 import sys
 import threading
@@ -110,8 +111,12 @@ def main(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.list_faults:
-        for fault in FAULTS.values():
-            print(f"{fault.name:<30} {fault.area:<11} {fault.breaks:<30} {fault.description}")
+        try:
+            for fault in FAULTS.values():
+                print(f"{fault.name:<30} {fault.area:<11} {fault.breaks:<30} {fault.description}")
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     try:
         settings = settings_from_args(args)
