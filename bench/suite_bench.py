@@ -1,0 +1,136 @@
+"""The hand-written suite: wall time and tests/s per target and worker count, and what a run costs.
+
+Each run is `aoai-conformance run ... --report-dir bench/out/<name> --no-report` in a child process;
+test counts come from its results.jsonl, request and token counts from its run.json (what the
+harness counted against the emulator, the same counting it does against a live resource).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import BENCH, PYTHON, ROOT
+from bench.figures import Figure, check, missing
+
+VERSIONS = ("2024-05-01-preview", "2024-08-01-preview")
+OUT = BENCH / "out"
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    name: str  # report-dir name under bench/out/
+    label: str  # table row
+    args: tuple[str, ...]  # after `aoai-conformance run`
+    time_target: str = ""  # e.g. "< 60" (seconds)
+    cost: bool = False  # also report requests/tokens of this run
+    cost_targets: tuple[str, str] = ("", "")  # requests, tokens
+
+
+@dataclass
+class Outcome:
+    code: int
+    wall: float
+    outcomes: Counter[str]
+    requests: int
+    tokens: int
+    tail: list[str]
+
+
+def plan(quick: bool) -> list[SuiteRun]:
+    if quick:  # smoke test of the plumbing: a handful of tests, one version
+        return [SuiteRun("quick", "emulator, serial (quick selection)",
+                         ("--api-version", VERSIONS[1], "-k", "test_assistant_retrieve"), cost=True)]
+    runs = [SuiteRun(f"serial-{v}", f"emulator, serial, {v}", ("--api-version", v), cost=True,
+                     cost_targets=("< 400", "< 30000")) for v in VERSIONS]
+    runs.append(SuiteRun("n2-both", "emulator, -n 2, both api-versions",
+                         ("--api-version", VERSIONS[0], "--api-version", VERSIONS[1], "-n", "2"), time_target="< 60"))
+    runs.append(SuiteRun("serial-both", "emulator, serial, both api-versions",
+                         ("--api-version", VERSIONS[0], "--api-version", VERSIONS[1])))
+    runs.append(SuiteRun("replay-both", "replay (cassettes), serial, both api-versions",
+                         ("--target", "replay", "--api-version", VERSIONS[0], "--api-version", VERSIONS[1]),
+                         time_target="< 20"))
+    runs += [SuiteRun(f"smoke-{v}", f"smoke profile, {v}", ("--api-version", v, "--", "--profile", "smoke"),
+                      cost=True, cost_targets=("< 40", "")) for v in VERSIONS]
+    return runs
+
+
+def command(run: SuiteRun) -> list[str]:
+    args = list(run.args)
+    extra: list[str] = []
+    if "--" in args:
+        split = args.index("--")
+        args, extra = args[:split], args[split:]
+    return [PYTHON, "-m", "conformance.cli", "run", *args, "--report-dir", str(OUT / run.name),
+            "--no-report", "-q", *extra]
+
+
+def shown(run: SuiteRun) -> str:
+    cmd = command(run)[3:]
+    cmd = [c if not c.startswith(str(ROOT)) else str(Path(c).relative_to(ROOT)) for c in cmd]
+    return "aoai-conformance " + " ".join(shlex.quote(c) for c in cmd)
+
+
+def execute(run: SuiteRun, timeout: float) -> Outcome:
+    report = OUT / run.name
+    for name in ("results.jsonl", "run.json"):
+        (report / name).unlink(missing_ok=True)
+    started = time.perf_counter()
+    proc = subprocess.run(command(run), cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - started
+    outcomes: Counter[str] = Counter()
+    if (report / "results.jsonl").exists():
+        for line in (report / "results.jsonl").read_text().splitlines():
+            if line.strip():
+                outcomes[json.loads(line)["outcome"]] += 1
+    requests = tokens = 0
+    if (report / "run.json").exists():
+        info = json.loads((report / "run.json").read_text())
+        requests, tokens = int(info.get("requests", 0)), int(info.get("tokens", 0))
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    return Outcome(proc.returncode, wall, outcomes, requests, tokens, lines[-5:] or ["no output"])
+
+
+def _why_not(out: Outcome) -> str:
+    first = next((line for line in out.tail if "no cassette" in line), out.tail[-1])
+    return f"exit {out.code}, {dict(out.outcomes) or 'no results'}: {first[:300]}"
+
+
+def suite_figures(quick: bool, timeout: float = 300.0) -> list[Figure]:
+    figures: list[Figure] = []
+    for run in plan(quick):
+        cmd = shown(run)
+        try:
+            out = execute(run, timeout)
+        except subprocess.TimeoutExpired:
+            figures.append(missing("suite", f"{run.label}: wall time", "s", cmd, f"stopped after {timeout:.0f} s"))
+            continue
+        tests = sum(out.outcomes.values())
+        passed = out.outcomes.get("passed", 0)
+        if out.code != 0 or passed == 0:
+            label = "not available yet" if "replay" in run.name else "did not pass"
+            figures.append(missing("suite", f"{run.label}: wall time", "s", cmd, f"{label}: {_why_not(out)}",
+                                   target=run.time_target))
+            if "replay" in run.name or passed == 0:
+                continue
+        else:
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(out.outcomes.items()))
+            figures.append(Figure("suite", f"{run.label}: wall time", round(out.wall, 2), "s", cmd,
+                                  f"{summary}; includes interpreter start and collection", target=run.time_target,
+                                  met=check(out.wall, run.time_target)))
+            figures.append(Figure("suite", f"{run.label}: tests/s", round(tests / out.wall, 2), "tests/s", cmd,
+                                  f"{tests} tests"))
+        if run.cost:
+            req_t, tok_t = run.cost_targets
+            note = ("counted by the harness against the emulator, whose scripted replies are short: a live "
+                    "model spends more completion tokens on the same prompts")
+            figures.append(Figure("cost", f"{run.label}: requests", out.requests, "requests", cmd, note,
+                                  target=req_t, met=check(out.requests, req_t)))
+            figures.append(Figure("cost", f"{run.label}: tokens", out.tokens, "tokens", cmd, note,
+                                  target=tok_t, met=check(out.tokens, tok_t)))
+    return figures
