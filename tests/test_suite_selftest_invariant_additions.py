@@ -77,3 +77,19 @@ def test_filtered_page_holds_only_matching_items() -> None:
     assert check_filtered(good, field="status", value="completed") == []
     bad = {"object": "list", "data": [{"id": "a", "status": "completed"}, {"id": "b", "status": "failed"}]}
     assert rules(check_filtered(bad, field="status", value="completed")) == {"pagination.filter"}
+
+
+def test_limit_rejected_needs_400_envelope() -> None:
+    from conformance.invariants.pagination import check_limit_rejected
+
+    assert check_limit_rejected("0", 400, ENVELOPE) == []
+    assert rules(check_limit_rejected("101", 200, {"object": "list", "data": []})) == {"pagination.limit"}
+    assert rules(check_limit_rejected("abc", 400, {"detail": "bad"})) == {"errors.envelope"}
+
+
+def test_orders_reverse_each_other_on_complete_lists() -> None:
+    from conformance.invariants.pagination import check_orders_reverse
+
+    assert check_orders_reverse(page(["a", "b", "c"], False), page(["c", "b", "a"], False)) == []
+    assert rules(check_orders_reverse(page(["a", "b"], False), page(["a", "b"], False))) == {"pagination.order"}
+    assert check_orders_reverse(page(["a", "b"], True), page(["a", "b"], False)) == []

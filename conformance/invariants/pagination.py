@@ -14,6 +14,7 @@ from typing import Any, Final, Literal, TypeVar
 from conformance.findings import Finding
 from conformance.invariants import rules as R
 from conformance.invariants._common import is_int, is_list, is_mapping, show
+from conformance.invariants.errors import check_error_envelope
 
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 100
@@ -261,3 +262,29 @@ def check_filtered(body: Any, *, field: str, value: Any, where: str = "") -> lis
         for item in _items(body)
         if item.get(field) != value
     ]
+
+
+def check_limit_rejected(limit: str, status: int, body: Any, *, where: str = "") -> list[Finding]:
+    """A limit outside 1..100 (or not an integer) is rejected: 400 with the error envelope."""
+    findings = []
+    if status != 400:
+        findings.append(Finding(R.PAGINATION_LIMIT, f"limit={limit} answered status {status}, expected 400 (limit "
+                                f"is an integer 1..{MAX_LIMIT})", where))
+    if status >= 400:
+        findings.extend(check_error_envelope(status, body, where=where))
+    return findings
+
+
+def check_orders_reverse(ascending: Any, descending: Any, *, where: str = "") -> list[Finding]:
+    """The whole list (both pages complete, has_more false) in order=asc is order=desc reversed: the
+    orders differ even where created_at ties hide it from the per-page order check."""
+    if not (is_mapping(ascending) and is_mapping(descending)):
+        return []
+    if ascending.get("has_more") or descending.get("has_more"):
+        return []  # only complete lists can be compared
+    up = [item.get("id") for item in _items(ascending)]
+    down = [item.get("id") for item in _items(descending)]
+    if up != down[::-1]:
+        return [Finding(R.PAGINATION_ORDER, f"order=asc lists {show(up)}, expected order=desc reversed "
+                        f"{show(down[::-1])}", where)]
+    return []

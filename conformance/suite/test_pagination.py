@@ -20,8 +20,13 @@ from conformance.config import TargetSettings
 from conformance.findings import require
 from conformance.harness.tracker import Tracker
 from conformance.invariants import rules as R
-from conformance.invariants.errors import check_bad_request
-from conformance.invariants.pagination import check_filtered, check_same_page, check_walk
+from conformance.invariants.pagination import (
+    check_filtered,
+    check_limit_rejected,
+    check_orders_reverse,
+    check_same_page,
+    check_walk,
+)
 from conformance.spec import Contract
 from conformance.suite.resources import body_of, create, file_ids, get_page, ids_of, walk
 from conformance.suite.support import TERMINAL, expect, poll_run
@@ -72,6 +77,10 @@ def _messages(client: ConformanceClient, contract: Contract, thread_id: str, cou
 def test_messages_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker, order: str) -> None:
     thread = tracker.thread()
     ids = _messages(client, contract, thread["id"], MESSAGES)
+    path = f"/threads/{thread['id']}/messages"
+    other = "desc" if order == "asc" else "asc"
+    pages = {o: get_page(client, contract, "List_Messages", path, limit=100, order=o) for o in (order, other)}
+    require(check_orders_reverse(pages["asc"], pages["desc"]), "List_Messages asc against desc")
     for limit in LIMITS:
         _walk_both_ways(client, contract, "List_Messages", f"/threads/{thread['id']}/messages", ids,
                         limit=limit, order=order)
@@ -107,7 +116,7 @@ def test_messages_list_rejects_bad_limit(client: ConformanceClient, contract: Co
                                          limit: str) -> None:
     thread = tracker.thread()
     response = client.get(f"/threads/{thread['id']}/messages", params={"limit": limit})
-    require(check_bad_request(response.status_code, body_of(response), what=f"limit={limit}"),
+    require(check_limit_rejected(limit, response.status_code, body_of(response)),
             f"List_Messages limit={limit}")
 
 
@@ -173,7 +182,7 @@ def test_vector_stores_list_walks(client: ConformanceClient, contract: Contract,
 @pytest.mark.parametrize("limit", BAD_LIMITS)
 def test_assistants_list_rejects_bad_limit(client: ConformanceClient, limit: str) -> None:
     response = client.get("/assistants", params={"limit": limit})
-    require(check_bad_request(response.status_code, body_of(response), what=f"limit={limit}"),
+    require(check_limit_rejected(limit, response.status_code, body_of(response)),
             f"List_Assistants limit={limit}")
 
 
@@ -181,7 +190,7 @@ def test_assistants_list_rejects_bad_limit(client: ConformanceClient, limit: str
 @pytest.mark.parametrize("limit", BAD_LIMITS)
 def test_vector_stores_list_rejects_bad_limit(client: ConformanceClient, limit: str) -> None:
     response = client.get("/vector_stores", params={"limit": limit})
-    require(check_bad_request(response.status_code, body_of(response), what=f"limit={limit}"),
+    require(check_limit_rejected(limit, response.status_code, body_of(response)),
             f"List_Vector_Stores limit={limit}")
 
 
