@@ -89,6 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.getoption("run_id")
         or getattr(config, "workerinput", {}).get("aoai_run_id")
         or os.environ.get(RUN_ID_ENV)
+        # replay sends what was recorded, and `aoai-conformance record` records with this run id
+        or ("recorded" if (config.getoption("target", None) or os.environ.get("AOAI_CONFORMANCE_TARGET")) == "replay" else "")
         or uuid.uuid4().hex[:10]
     )
     config.stash[RECORDER_KEY] = Recorder(target="", run_id=str(run_id))
@@ -247,7 +249,7 @@ def _aoai_transport(request: pytest.FixtureRequest, aoai_run_id: str, aoai_budge
         RetryPolicy(attempts=max(1, config.getoption("retries"))),
         pacer=Pacer(folder, rps) if rps else None,
         cap=ConcurrencyCap(folder, concurrency) if concurrency else None,
-        budget=aoai_budget,
+        budget=None if offline else aoai_budget,  # replay spends nothing; skip the shared budget file
     )
     yield transport
     transport.close()
