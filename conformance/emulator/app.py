@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from conformance.emulator import triggers
+from conformance.emulator.chaos import ChaosMiddleware
 from conformance.emulator.context import EmulatorState, EmuRequest
 from conformance.emulator.engine import Engine
 from conformance.emulator.errors import (
@@ -213,5 +214,7 @@ def create_app(
     state = EmulatorState(settings=settings, store=store, engine=engine)
     dispatcher = Dispatcher(state, RouteTable(routes if routes is not None else collect_routes()))
     app = Starlette(routes=[Route("/{path:path}", dispatcher.handle, methods=METHODS)])
+    if settings.chaos.active:
+        app.add_middleware(ChaosMiddleware, chaos=settings.chaos)
     app.state.emulator = state
     return app

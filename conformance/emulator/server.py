@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from conformance.emulator.app import create_app
+from conformance.emulator.chaos import Chaos
 from conformance.emulator.faults import FAULTS, UnknownFault, check_faults
 from conformance.emulator.settings import DEFAULT_API_KEY, RUN_SPEEDS, EmulatorSettings
 
@@ -60,6 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-speed", default="fast", metavar="SPEED",
                         help="seconds per run phase: fast (0.05), normal (0.5), slow (1.0) or a number")
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    chaos = parser.add_argument_group("chaos (a busy, flaky resource on purpose)")
+    chaos.add_argument("--chaos-429", type=float, default=0.0, metavar="RATE", help="share of requests answered 429")
+    chaos.add_argument("--chaos-503", type=float, default=0.0, metavar="RATE", help="share of requests answered 503")
+    chaos.add_argument("--chaos-drop", type=float, default=0.0, metavar="RATE",
+                       help="share of connections dropped mid-response")
+    chaos.add_argument("--chaos-latency-ms", type=float, default=0.0, metavar="MS", help="added latency per request")
+    chaos.add_argument("--expiring-tokens", action="store_true",
+                       help="bearer tokens must be emulator-token.<unix expiry> and unexpired")
+    chaos.add_argument("--seed", type=int, default=0, help="seed of ids and chaos draws")
     parser.add_argument("--list-faults", action="store_true", help="print the fault catalogue and exit")
     return parser
 
@@ -76,8 +86,13 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
         faults = check_faults(args.faults)
     except UnknownFault as exc:
         raise UsageError(str(exc)) from None
+    rates = (args.chaos_429, args.chaos_503, args.chaos_drop)
+    if any(not 0 <= rate <= 1 for rate in rates) or sum(rates) > 1 or args.chaos_latency_ms < 0:
+        raise UsageError("--chaos-429/-503/-drop are shares between 0 and 1 (together at most 1); latency >= 0")
+    chaos = Chaos(rate_429=args.chaos_429, rate_503=args.chaos_503, drop_rate=args.chaos_drop,
+                  latency_ms=args.chaos_latency_ms, expiring_tokens=args.expiring_tokens, seed=args.seed)
     return EmulatorSettings(api_keys=keys, faults=faults, fault_header=args.fault_header,
-                            run_pace=_run_pace(args.run_speed))
+                            run_pace=_run_pace(args.run_speed), chaos=chaos, seed=args.seed)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from conformance.emulator.chaos import Chaos
+
 # deployment name -> kind. The kind tells a route which deployments it serves
 # (a chat deployment cannot answer embeddings), as a real resource does.
 DEFAULT_DEPLOYMENTS: Mapping[str, str] = MappingProxyType(
@@ -44,6 +46,8 @@ class EmulatorSettings:
     seed: int = 0
     # Runs expire this many seconds after creation while active (service: 600).
     run_expiry_seconds: int = 600
+    # A busy, flaky resource on purpose (429/503 rates, latency, drops, expiring tokens); off by default.
+    chaos: Chaos = field(default_factory=Chaos)
 
     def __post_init__(self) -> None:
         # A typo in a fault name or a negative pace would otherwise fail silently later.

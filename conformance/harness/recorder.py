@@ -47,6 +47,7 @@ class Recorder:
         self.target = target
         self.run_id = run_id
         self._pending: dict[str, _Pending] = {}
+        self._abandoned: set[str] = set()  # node ids whose current attempt was handed to a rerun
         self.records: list[TestRecord] = []
         self.started_at = ""
 
@@ -54,6 +55,17 @@ class Recorder:
         props = dict(report.user_properties).get(USER_PROPERTY)
         if props is None:
             return  # not a conformance test
+        if report.outcome == "rerun":  # type: ignore[comparison-overlap]  # pytest-rerunfailures
+            # the attempt that follows decides; the rest of this attempt's reports are not a verdict
+            self._pending.pop(report.nodeid, None)
+            self._abandoned.add(report.nodeid)
+            return
+        if report.when == "setup":
+            self._abandoned.discard(report.nodeid)
+        elif report.nodeid in self._abandoned:
+            if report.when == "teardown":
+                self._abandoned.discard(report.nodeid)
+            return
         entry = self._pending.setdefault(report.nodeid, _Pending())
         entry.props = json.loads(str(props))
         entry.duration += report.duration

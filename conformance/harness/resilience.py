@@ -2,7 +2,9 @@
 
 - 429: always retried (the request was not processed), after `retry-after-ms` / `retry-after`
   when given, else a bounded exponential backoff.
-- 502/503/504 and connection errors: retried for idempotent methods only (never a second create).
+- 502/503/504 and connection errors: retried for idempotent methods only (never a second create);
+  for a create they end the test as `TargetUnavailable` at once (the pytest plugin reruns such a
+  test, which creates afresh after its teardown deleted whatever the first attempt made).
 - 500: retried for idempotent methods; when it persists it is returned: a 500 is a finding.
 - Still throttled / down / unreachable after the last attempt: `TargetUnavailable`, which the
   suite reports as "unavailable", a verdict distinct from pass and fail.
@@ -97,7 +99,12 @@ class ResilientTransport(httpx.BaseTransport):
                 continue
             status = response.status_code
             retryable = status == 429 or (idempotent and status in (500, 502, 503, 504))
-            if no_retry or not retryable:
+            if no_retry:
+                return response
+            if not retryable:
+                if status in UNAVAILABLE_STATUSES:  # a create the target could not take: never resent
+                    response.close()
+                    raise TargetUnavailable(f"{request.method} {request.url.path} answered {status}")
                 return response
             if last:
                 if status in UNAVAILABLE_STATUSES:
