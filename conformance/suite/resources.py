@@ -54,10 +54,12 @@ def file_ids(client: ConformanceClient, tracker: Tracker, settings: TargetSettin
     """Ids of `count` small text files the Assistants API can use (vector stores, attachments).
 
     The contract has no files API: the emulator accepts any `file-` id, a real resource needs an
-    upload (POST /files, purpose assistants), which is deleted at teardown."""
+    upload (POST /files, purpose assistants), which is deleted at teardown; a non-live target
+    without a files API (404) gets synthetic ids too."""
+    synthetic = [f"file-aoaic{uuid.uuid4().hex[:16]}" for _ in range(count)]
     if settings.kind == "emulator":
-        return [f"file-aoaic{uuid.uuid4().hex[:16]}" for _ in range(count)]
-    ids = []
+        return synthetic
+    ids: list[str] = []
     for number in range(count):
         name = f"{tracker.name('file')}-{number}.txt"
         response = client.post(
@@ -65,6 +67,8 @@ def file_ids(client: ConformanceClient, tracker: Tracker, settings: TargetSettin
             files={"file": (name, f"aoai-conformance test file {number}\n".encode(), "text/plain")},
             data={"purpose": "assistants"},
         )
+        if response.status_code == 404 and settings.kind != "live" and not ids:
+            return synthetic  # another emulator behind --base-url: no files API, any `file-` id goes
         if response.status_code not in (200, 201):
             raise SetupFailed(f"uploading a file failed: POST /files answered {response.status_code} "
                               f"{response.text[:300]}")
