@@ -1,8 +1,9 @@
 """The suite's checks work: for every fault in the emulator's catalogue, the suite restricted to the
 fault's area fails at least one test with a message naming the rule the fault breaks.
 
-One child pytest per fault (one api-version, one area). They are started together, a few at a
-time, the first time any case needs a result; each parametrized case then reads its own.
+One child pytest per fault (one api-version, one area), stopped at the first failure that names
+the rule. They are started together, a few at a time, the first time any case needs a result;
+each parametrized case then reads its own.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 import pytest
 from suite_runner import SuiteRun, run_suite
 
+from conformance import results
 from conformance.emulator.faults import FAULTS, Fault
-from conformance.results import TestRecord
 from conformance.versions import DEFAULT_API_VERSION
 
 pytestmark = [pytest.mark.slow]
@@ -57,7 +58,7 @@ class FaultRuns:
 
     def _run(self, fault: Fault) -> SuiteRun:
         args = ["-m", AREA_MARKERS[fault.area], "--api-version", DEFAULT_API_VERSION, "--emulator-fault", fault.name]
-        return run_suite(self.workdir / fault.name, args, timeout=CHILD_TIMEOUT)
+        return run_suite(self.workdir / fault.name, args, timeout=CHILD_TIMEOUT, stop_on_rule=fault.breaks)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -78,7 +79,7 @@ def fault_runs(request: pytest.FixtureRequest) -> Iterator[FaultRuns]:
             runs.close()
 
 
-def _caught_by(records: list[TestRecord], rule: str) -> list[TestRecord]:
+def _caught_by(records: list[results.TestRecord], rule: str) -> list[results.TestRecord]:
     return [r for r in records if r.outcome in ("failed", "error") and (rule in r.rules or rule in r.message)]
 
 
@@ -96,6 +97,6 @@ def test_suite_catches_fault(fault: str, fault_runs: FaultRuns) -> None:
     failing = [f"{r.id}: {r.rules or r.message[:120]}" for r in run.records if r.outcome in ("failed", "error")]
     assert caught, (
         f"fault {fault} ({spec.description}) breaks {spec.breaks}, but no {AREA_MARKERS[spec.area]!r} test "
-        f"reported it; {len(run.records)} tests ran, failing: {failing or 'none'}"
+        f"reported it; {len(run.records)} tests ran in {run.seconds:.1f} s, failing: {failing or 'none'}"
     )
-    print(f"{fault}: caught by {len(caught)} of {len(run.records)} tests, e.g. {caught[0].id}")
+    print(f"{fault}: caught by {len(caught)} of {len(run.records)} tests in {run.seconds:.1f} s, e.g. {caught[0].id}")

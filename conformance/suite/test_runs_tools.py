@@ -15,7 +15,7 @@ from conformance.client import ConformanceClient
 from conformance.findings import require
 from conformance.harness.tracker import Tracker
 from conformance.invariants.errors import check_error_envelope
-from conformance.invariants.lifecycle import check_run_history
+from conformance.invariants.lifecycle import check_run_history, check_steps
 from conformance.spec import Contract
 from conformance.suite import support
 
@@ -46,7 +46,13 @@ def test_run_requires_action_then_submitted_outputs_complete(
     resumed = support.expect(contract, "Submit_Tool_Outputs_To_Run", _submit(client, run, _answers(run)))
     history = support.settle(client, contract, resumed)
     require(check_run_history([*waiting, *history]), f"run {run['id']} through requires_action")
-    assert history[-1]["status"] == "completed", f"the run ended {history[-1]['status']!r} after tool outputs"
+    final = history[-1]
+    assert final["status"] == "completed", f"the run ended {final['status']!r} after tool outputs"
+    page = support.expect(contract, "List_Run_Steps",
+                          client.get(f"/threads/{run['thread_id']}/runs/{run['id']}/steps", params={"limit": 100}))
+    require(check_steps(final, page["data"]), f"steps of tool run {run['id']}")
+    kinds = sorted(step.get("type") for step in page["data"])
+    assert "tool_calls" in kinds, f"a run that called a tool lists steps of types {kinds}"
 
 
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
