@@ -37,28 +37,60 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report-dir", default="reports", help="where results, JUnit, Allure and the report go")
     parser.add_argument("--history", default=None, help="history file (default <report-dir>/history.jsonl)")
     parser.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
+    parser.add_argument("--profile", choices=("full", "smoke"), default=None,
+                        help="smoke: a small, cheap subset (under 40 requests) for a new resource")
+    parser.add_argument("--max-requests", type=int, default=None, help="stop cleanly after this many requests")
+    parser.add_argument("--max-tokens", type=int, default=None, help="stop cleanly after this many tokens")
+    parser.add_argument("--max-rps", type=float, default=None, help="request starts per second, all workers")
+    parser.add_argument("--max-concurrency", type=int, default=None, help="requests in flight, all workers")
     parser.add_argument("-q", "--quiet", action="store_true")
+    fuzz = parser.add_argument_group("fuzzing (conformance.fuzz, Schemathesis)")
+    fuzz.add_argument("--fuzz", action="store_true", help="also fuzz every operation of the contract")
+    fuzz.add_argument("--fuzz-budget", type=int, default=None, metavar="N",
+                      help="generated cases per operation and mode (default 6 on the emulator, 2 elsewhere)")
+    fuzz.add_argument("--allow-expensive", action="store_true",
+                      help="fuzz operations that spend tokens or create runs on a live target")
+    fuzz.add_argument("--seed", type=int, default=None, metavar="N", help="fuzzing seed (reproduces a failure)")
+    fuzz.add_argument("--spec", default=None, metavar="PATH",
+                      help="fuzz from this OpenAPI file (corrections overlay applied) instead of the contract")
     return parser
 
 
 def pytest_args(options: argparse.Namespace, extra: list[str]) -> list[str]:
     report_dir = Path(options.report_dir)
     ini = resources.files("conformance.suite").joinpath("suite.ini")
-    args = ["-c", str(ini), "--pyargs", "conformance.suite", "--report-dir", str(report_dir),
+    packages = ["conformance.suite", "conformance.fuzz"] if getattr(options, "fuzz", False) else ["conformance.suite"]
+    args = ["-c", str(ini), "--pyargs", *packages, "--report-dir", str(report_dir),
             f"--junitxml={report_dir / 'junit.xml'}", f"--alluredir={report_dir / 'allure-results'}",
             "--clean-alluredir", "-p", "no:randomly"]
     for flag, value in (("--target", options.target), ("--base-url", options.base_url),
                         ("--api-key", options.api_key), ("--auth", options.auth),
                         ("--targets-file", options.targets_file), ("--expectations", options.expectations),
-                        ("-k", options.keyword), ("-m", options.markexpr), ("-n", options.workers)):
+                        ("-k", options.keyword), ("-m", options.markexpr), ("-n", options.workers),
+                        ("--profile", options.profile), ("--max-requests", options.max_requests),
+                        ("--max-tokens", options.max_tokens), ("--max-rps", options.max_rps),
+                        ("--max-concurrency", options.max_concurrency)):
         if value:
             args += [flag, str(value)]
     for version in options.api_version or []:
         args += ["--api-version", version]
     if options.strict_reference:
         args.append("--strict-reference")
+    args += _fuzz_args(options)
     args.append("-q" if options.quiet else "-rfEX")
     return args + extra
+
+
+def _fuzz_args(options: argparse.Namespace) -> list[str]:
+    """The fuzz plugin's options (conformance/fuzz/plugin.py); they only matter with --fuzz."""
+    args: list[str] = []
+    for flag, value in (("--fuzz-budget", getattr(options, "fuzz_budget", None)),
+                        ("--seed", getattr(options, "seed", None)), ("--spec", getattr(options, "spec", None))):
+        if value is not None:
+            args += [flag, str(value)]
+    if getattr(options, "allow_expensive", False):
+        args.append("--allow-expensive")
+    return args
 
 
 def main(argv: list[str]) -> int:

@@ -213,7 +213,14 @@ def create_app(
     engine = Engine(store, settings.run_pace, settings.run_expiry_seconds)
     state = EmulatorState(settings=settings, store=store, engine=engine)
     dispatcher = Dispatcher(state, RouteTable(routes if routes is not None else collect_routes()))
-    app = Starlette(routes=[Route("/{path:path}", dispatcher.handle, methods=METHODS)])
+
+    async def unrouted(request: Request, exc: Exception) -> Response:
+        # Starlette's `{path:path}` does not match a decoded newline (%0A): such a path got its
+        # plain-text 404; answer the service's unknown-route envelope instead (found by the fuzzer).
+        return error_response(route_not_found(), settings.faults, {})
+
+    app = Starlette(routes=[Route("/{path:path}", dispatcher.handle, methods=METHODS)],
+                    exception_handlers={404: unrouted})
     if settings.chaos.active:
         app.add_middleware(ChaosMiddleware, chaos=settings.chaos)
     app.state.emulator = state

@@ -52,7 +52,13 @@ def target_for(settings: TargetSettings, api_version: str) -> FuzzTarget:
     token = provider() if provider is not None else None
     headers = auth_headers(settings, token)
     secrets = tuple(s for s in (settings.api_key, token) if s)
-    return FuzzTarget(url=base_url(settings.endpoint), api_version=api_version, headers=headers, secrets=secrets)
+    prompt = settings.filter_prompt
+    if not prompt and settings.kind == "emulator":
+        from conformance.emulator import triggers
+
+        prompt = triggers.CHAT_CONTENT_FILTER_PROMPT
+    return FuzzTarget(url=base_url(settings.endpoint), api_version=api_version, headers=headers, secrets=secrets,
+                      filter_prompt=prompt or None, strict=settings.kind == "emulator")
 
 
 def record(item: pytest.Item, **fields: Any) -> None:

@@ -17,11 +17,20 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from schemathesis import GenerationMode
 
+from conformance.findings import errors
 from conformance.fuzz.checks import OUR_CHECKS
+from conformance.fuzz.probes import filtered_prompt, unknown_id, without_api_version
 from conformance.fuzz.report import FuzzFailure, curl_of, findings_of, redact
 from conformance.fuzz.setup import API_VERSION
 
 REQUEST_TIMEOUT = 60.0
+
+
+def _excluded(case: Any) -> list[Any]:
+    """Form fields are strings on the wire: a type-mutated field (null -> "null") is valid as sent."""
+    from schemathesis.specs.openapi.checks import negative_data_rejection
+
+    return [negative_data_rejection] if (case.media_type or "").startswith("multipart/") else []
 
 
 @dataclass
@@ -38,6 +47,8 @@ class FuzzTarget:
     api_version: str
     headers: dict[str, str]
     secrets: tuple[str, ...] = ()
+    filter_prompt: str | None = None  # a prompt the target's content filter blocks, when known
+    strict: bool = False  # the emulator documents the full error forms; the service has variants
     session: requests.Session = field(default_factory=requests.Session)
 
 
@@ -54,14 +65,48 @@ def fuzz_operation(
 ) -> FuzzStats:
     """Raise `FuzzFailure` on the first case a check rejects; return what was sent otherwise."""
     stats = stats if stats is not None else FuzzStats()
+    accepted: list[Any] = []
     for mode in modes:
-        _fuzz_mode(operation, target, mode, budget, seed, path_parameters, before_case, stats)
+        _fuzz_mode(operation, target, mode, budget, seed, path_parameters, before_case, stats, accepted)
+    if accepted:
+        _probe(accepted[-1], target, seed, path_parameters, before_case, stats)
     return stats
+
+
+def _send(target: FuzzTarget, stats: FuzzStats) -> Callable[[Any], Any]:
+    def send(case: Any) -> Any:
+        stats.cases += 1
+        return case.call(base_url=target.url, session=target.session, headers=target.headers,
+                         timeout=REQUEST_TIMEOUT)
+    return send
+
+
+def _probe(case: Any, target: FuzzTarget, seed: int, path_parameters: Callable[[], dict[str, str]],
+           before_case: Callable[[], None] | None, stats: FuzzStats) -> None:
+    send = _send(target, stats)
+
+    def fresh() -> Any:
+        if before_case is not None:  # the accepted case used its objects up
+            before_case()
+            case.path_parameters = {**(case.path_parameters or {}), **path_parameters()}
+        return case
+
+    outcomes = [without_api_version(fresh(), send), unknown_id(fresh(), send)]
+    if target.filter_prompt:
+        outcomes.append(filtered_prompt(fresh(), send, target.filter_prompt, strict=target.strict))
+    for outcome in outcomes:
+        if outcome is None:
+            continue
+        probe, findings = outcome
+        bad = errors(findings)
+        if bad:
+            raise FuzzFailure(bad, operation=case.operation.label, seed=seed,
+                              request=curl_of(probe, target.url, target.secrets), detail="")
 
 
 def _fuzz_mode(operation: Any, target: FuzzTarget, mode: GenerationMode, budget: int, seed: int,
                path_parameters: Callable[[], dict[str, str]], before_case: Callable[[], None] | None,
-               stats: FuzzStats) -> None:
+               stats: FuzzStats, accepted: list[Any]) -> None:
     strategy = operation.as_strategy(
         generation_mode=mode,
         query={API_VERSION: target.api_version},
@@ -79,17 +124,18 @@ def _fuzz_mode(operation: Any, target: FuzzTarget, mode: GenerationMode, budget:
             before_case()
             # A destructive call used up the objects: name the fresh ones.
             case.path_parameters = {**(case.path_parameters or {}), **path_parameters()}
-        stats.cases += 1
         try:
-            response = case.call(base_url=target.url, session=target.session, headers=target.headers,
-                                 timeout=REQUEST_TIMEOUT)
+            response = _send(target, stats)(case)
             stats.by_status[response.status_code] = stats.by_status.get(response.status_code, 0) + 1
             case.validate_response(
                 response,
                 additional_checks=list(OUR_CHECKS),
+                excluded_checks=_excluded(case),
                 headers=target.headers,
                 transport_kwargs={"base_url": target.url, "headers": target.headers, "session": target.session},
             )
+            if mode == GenerationMode.POSITIVE and 200 <= response.status_code < 300:
+                accepted[:] = [case]
         except (AssertionError, BaseExceptionGroup) as error:
             failure = FuzzFailure(
                 findings_of(error),
