@@ -28,7 +28,7 @@ from conformance.harness.expectations import load_expectations
 from conformance.harness.recorder import AREAS, USER_PROPERTY, Recorder
 from conformance.harness.resilience import ResilientTransport, RetryPolicy, TargetUnavailable
 from conformance.harness.shared import Budget, ConcurrencyCap, Pacer, run_state_dir
-from conformance.harness.target import EmulatorProcess, start_emulator, token_provider_for
+from conformance.harness.target import EmulatorProcess, probe, start_emulator, token_provider_for
 from conformance.harness.tracker import Ledger, Tracker, delete_all, state_dir
 from conformance.results import RESULTS_FILE, RUN_FILE, RunInfo, write_records, write_run_info
 from conformance.versions import at_least
@@ -38,6 +38,7 @@ RECORDER_KEY = pytest.StashKey[Recorder]()
 EXCHANGES_KEY = pytest.StashKey[list[Exchange]]()
 # Extra record fields a test sets for itself (fuzz: kind, seed, request, requests), merged by `_props`.
 EXTRA_PROPS_KEY = pytest.StashKey[dict[str, Any]]()
+SETTINGS_ERROR_KEY = pytest.StashKey[str]()
 RUN_ID_ENV = "AOAI_CONFORMANCE_RUN_ID"
 
 MARKERS = {
@@ -72,6 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--max-concurrency", type=int, default=None, help="requests in flight, across all workers")
     group.addoption("--max-requests", type=int, default=None, help="stop the run cleanly after this many requests")
     group.addoption("--max-tokens", type=int, default=None, help="stop the run cleanly after this many tokens")
+    group.addoption("--unavailable-reruns", type=int, default=2,
+                    help="rerun a test whose target was unavailable (throttled, 503, dropped) this many times")
     group.addoption("--profile", default="full", choices=("full", "smoke"),
                     help="smoke: a small, cheap subset (under 40 requests) for a new resource or deployment")
     from conformance.cassettes.harness import add_options  # record / replay (issue 6)
@@ -128,7 +131,10 @@ def _settings(config: pytest.Config) -> TargetSettings:
         try:
             settings = resolve_settings(options)
         except SettingsError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            # Reported once, after collection (raised inside module collection, it would repeat per
+            # module); meanwhile collection goes on with the defaults.
+            config.stash[SETTINGS_ERROR_KEY] = str(exc)
+            settings = resolve_settings({}, env={})
         config.stash[SETTINGS_KEY] = settings
         config.stash[RECORDER_KEY].target = settings.name
     return config.stash[SETTINGS_KEY]
@@ -155,6 +161,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not ours:
         return
     settings = _settings(config)
+    if SETTINGS_ERROR_KEY in config.stash:
+        raise pytest.UsageError(f"aoai-conformance: {config.stash[SETTINGS_ERROR_KEY]}")
     if config.getoption("profile") == "smoke":
         deselected = [item for item in items if _is_conformance(item) and item.get_closest_marker("smoke") is None]
         if deselected:
@@ -165,7 +173,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         expectations = load_expectations(settings.name, config.getoption("expectations"))
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
+    reruns = config.getoption("unavailable_reruns")
+    rerun = config.pluginmanager.hasplugin("rerunfailures") and reruns > 0
     for item in ours:
+        if rerun and item.get_closest_marker("flaky") is None:
+            # only for TargetUnavailable: a genuine failure is never retried away
+            item.add_marker(pytest.mark.flaky(reruns=reruns, only_rerun=["TargetUnavailable"]))
         version = _api_version_of(item)
         since = item.get_closest_marker("since")
         if since is not None and version is not None and not at_least(version, str(since.args[0])):
@@ -215,6 +228,11 @@ def aoai_settings(request: pytest.FixtureRequest) -> Iterator[TargetSettings]:
         except SettingsError as exc:
             pytest.exit(str(exc), returncode=3)
         settings = TargetSettings(**{**settings.__dict__, "endpoint": emulator.url})
+    if settings.kind in ("url", "live"):
+        try:
+            probe(settings)
+        except SettingsError as exc:
+            pytest.exit(f"aoai-conformance: {exc}", returncode=3)
     if settings.kind == "replay":  # no emulator, no network: act as the recorded target did
         settings = TargetSettings(**{**settings.__dict__, "kind": _behaves_as(request.config, settings)})
     try:
@@ -441,6 +459,11 @@ def _recorder_of(report: pytest.TestReport) -> Recorder | None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return  # workers send reports to the controller, which records them
+    if getattr(session.config.option, "numprocesses", None):
+        # with xdist only workers collect; a bad setting must stop the run here, once
+        _settings(session.config)
+        if SETTINGS_ERROR_KEY in session.config.stash:
+            raise pytest.UsageError(f"aoai-conformance: {session.config.stash[SETTINGS_ERROR_KEY]}")
     _ACTIVE_RECORDER[:] = [session.config.stash[RECORDER_KEY]]
     session.config.stash[RECORDER_KEY].started_at = datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+
+import httpx
 
 from conformance.config import SettingsError, TargetSettings
 
@@ -82,8 +85,9 @@ def bind_emulator(settings: TargetSettings, url: str) -> TargetSettings:
     return replace(settings, endpoint=url)
 
 
+@functools.cache
 def token_provider_for(settings: TargetSettings) -> Callable[[], str] | None:
-    """Entra ID bearer tokens through azure-identity, refreshed before they expire."""
+    """Entra ID bearer tokens through azure-identity, refreshed before they expire (one per run)."""
     if settings.auth != "entra":
         return None
     try:
@@ -96,3 +100,36 @@ def token_provider_for(settings: TargetSettings) -> Callable[[], str] | None:
         DefaultAzureCredential(), "https://cognitiveservices.azure.com/.default"
     )
     return provider
+
+
+def probe(settings: TargetSettings) -> None:
+    """One request before the run: an unreachable target or refused credentials stop the run with
+    one message naming the fix, instead of failing every test the same way."""
+    assert settings.endpoint is not None
+    provider = token_provider_for(settings)
+    headers: dict[str, str] = {}
+    if settings.auth == "key" and settings.api_key:
+        headers["api-key"] = settings.api_key
+    elif provider is not None:
+        try:
+            headers["Authorization"] = f"Bearer {provider()}"
+        except Exception as exc:  # azure-identity raises many kinds; the first line says which
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SettingsError(
+                f"Microsoft Entra ID sign-in failed: {first}. Sign in with `az login`, set AZURE_CLIENT_ID / "
+                "AZURE_TENANT_ID / AZURE_CLIENT_SECRET, or use an api-key (--api-key / AZURE_OPENAI_API_KEY)"
+            ) from None
+    url = f"{settings.endpoint}/openai/assistants"
+    try:
+        response = httpx.get(url, params={"api-version": settings.api_versions[-1], "limit": 1},
+                             headers=headers, timeout=min(settings.timeout, 30.0))
+    except httpx.TransportError as exc:
+        raise SettingsError(
+            f"cannot reach {settings.endpoint}: {exc or type(exc).__name__}. Is it running, and is --base-url "
+            "(AZURE_OPENAI_ENDPOINT) right?"
+        ) from None
+    if response.status_code in (401, 403):
+        raise SettingsError(
+            f"{settings.endpoint} refused the credentials ({response.status_code}): check --api-key "
+            "(AZURE_OPENAI_API_KEY), or the role assignment for --auth entra"
+        )
