@@ -7,6 +7,7 @@ its own pid (SIGINT, then SIGKILL after a bounded wait), never by name.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import platform
 import selectors
@@ -61,7 +62,7 @@ def percentile(samples: Sequence[float], q: float) -> float:
     if not samples:
         raise ValueError("percentile of no samples")
     ordered = sorted(samples)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 
