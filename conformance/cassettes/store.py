@@ -26,7 +26,7 @@ from conformance.cassettes.sanitize import (
 
 CASSETTE_DIR_ENV = "AOAI_CONFORMANCE_CASSETTES"
 HEADER_LINE = "# aoai-conformance cassette: review with `git diff`; re-record with `aoai-conformance record`\n"
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.=+-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.=+\[\]-]+")
 
 
 class CassetteError(Exception):
@@ -46,7 +46,7 @@ def default_dir() -> Path:
     return Path(os.environ.get(CASSETTE_DIR_ENV) or "cassettes")
 
 
-def test_file_name(name: str, api_version: str) -> str:
+def cassette_file_name(name: str, api_version: str) -> str:
     """`test_x[2024-05-01-preview]` -> `test_x`; `test_x[asc-2024-05-01-preview]` -> `test_x[asc]`."""
     base, _, params = name.partition("[")
     inner = params[:-1] if params.endswith("]") else params
@@ -56,7 +56,7 @@ def test_file_name(name: str, api_version: str) -> str:
 
 
 def cassette_path(root: Path, api_version: str, module: str, test_name: str) -> Path:
-    return root / api_version / module / test_file_name(test_name, api_version)
+    return root / api_version / module / cassette_file_name(test_name, api_version)
 
 
 def read_provenance(path: Path) -> Provenance | None:
