@@ -104,7 +104,7 @@ def test_provenance_is_read_from_the_header_and_names_no_host(tmp_path: Path) ->
     (f"test_a[{V8}-asc]", "test_a[asc].yaml"),
     (f"test_a[desc-{V8}]", "test_a[desc].yaml"),
 ])
-def cassette_file_names_drop_the_api_version(name: str, expected: str) -> None:
+def test_file_names_drop_the_api_version(name: str, expected: str) -> None:
     assert cassette_file_name(name, V8) == expected
 
 
