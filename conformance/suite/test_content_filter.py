@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from conformance.client import ConformanceClient
@@ -23,6 +24,14 @@ from conformance.suite import support
 pytestmark = [pytest.mark.content_filter]
 
 
+def _json(response: httpx.Response) -> Any:
+    """The body as JSON, or its text: a non-JSON error body is judged by the rules, not a crash."""
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
 def _strict(settings: TargetSettings) -> bool:
     # The service sometimes omits innererror (an observed variant); the emulator documents the full form.
     return settings.kind == "emulator"
@@ -35,7 +44,7 @@ def test_chat_filtered_prompt_is_rejected_with_results(
 ) -> None:
     body = {"messages": [{"role": "user", "content": filter_prompt}], "max_tokens": 20}
     response = client.post(f"/deployments/{deployments.chat}/chat/completions", json=body)
-    findings = check_content_filter_error(response.status_code, response.json(), strict=_strict(aoai_settings))
+    findings = check_content_filter_error(response.status_code, _json(response), strict=_strict(aoai_settings))
     require(findings, "chat completion with a filtered prompt")
 
 
@@ -46,7 +55,7 @@ def test_completions_filtered_prompt_is_rejected_with_results(
 ) -> None:
     body = {"prompt": filter_prompt, "max_tokens": 20}
     response = client.post(f"/deployments/{deployments.completions}/completions", json=body)
-    findings = check_content_filter_error(response.status_code, response.json(), strict=_strict(aoai_settings))
+    findings = check_content_filter_error(response.status_code, _json(response), strict=_strict(aoai_settings))
     require(findings, "completion with a filtered prompt")
 
 
@@ -56,7 +65,7 @@ def test_chat_allowed_answer_carries_filter_annotations(client: ConformanceClien
     body = {"messages": [{"role": "user", "content": "Name three colours."}], "max_tokens": 30}
     response = client.post(f"/deployments/{deployments.chat}/chat/completions", json=body)
     assert response.status_code == 200, f"an ordinary chat prompt answered {response.status_code}: {response.text[:300]}"
-    require(check_chat_annotations(response.json()), "allowed chat completion")
+    require(check_chat_annotations(_json(response)), "allowed chat completion")
 
 
 @pytest.mark.emulator_only("the filtered-completion trigger phrase")
@@ -79,13 +88,13 @@ def _filtered_run(
     thread = tracker.thread()
     message = client.post(f"/threads/{thread['id']}/messages", json={"role": "user", "content": prompt})
     if message.status_code == 400:
-        require(check_content_filter_error(400, message.json(), strict=strict), "message with a filtered prompt")
-        return "400 content-filter envelope on create message", message.json()
+        require(check_content_filter_error(400, _json(message), strict=strict), "message with a filtered prompt")
+        return "400 content-filter envelope on create message", _json(message)
     support.expect(contract, "Create_Message", message)
     created = client.post(f"/threads/{thread['id']}/runs", json={"assistant_id": assistant["id"]})
     if created.status_code == 400:
-        require(check_content_filter_error(400, created.json(), strict=strict), "run on a filtered prompt")
-        return "400 content-filter envelope on create run", created.json()
+        require(check_content_filter_error(400, _json(created), strict=strict), "run on a filtered prompt")
+        return "400 content-filter envelope on create run", _json(created)
     run = support.expect(contract, "Create_Run", created)
     history = support.settle(client, contract, run)
     require(check_run_history(history), f"run {run['id']} on a filtered prompt")
