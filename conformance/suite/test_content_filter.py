@@ -18,6 +18,8 @@ from conformance.findings import require
 from conformance.harness.tracker import Tracker
 from conformance.invariants.errors import check_chat_annotations, check_content_filter_error
 from conformance.invariants.lifecycle import check_run_history
+from conformance.invariants.sse import check_content_type, parse_sse
+from conformance.invariants.streams import check_run_stream, final_run
 from conformance.spec import Contract
 from conformance.suite import support
 
@@ -131,3 +133,39 @@ def test_run_on_filtered_prompt_can_fail_with_content_filter(
     manifestation, _ = _filtered_run(client, contract, tracker, prompt, strict=True)
     record_property("content_filter_manifestation", manifestation)
     assert manifestation.startswith("run failed"), f"the failed-run trigger showed: {manifestation}"
+
+
+@pytest.mark.expensive
+@pytest.mark.operation("Create_Run")
+def test_run_stream_on_filtered_prompt_ends_by_the_grammar(
+    client: ConformanceClient, contract: Contract, tracker: Tracker, filter_prompt: str,
+    aoai_settings: TargetSettings, record_property: Any,
+) -> None:
+    assistant = tracker.assistant(instructions="Answer briefly.")
+    thread = tracker.thread()
+    message = client.post(f"/threads/{thread['id']}/messages", json={"role": "user", "content": filter_prompt})
+    if message.status_code == 400:
+        require(check_content_filter_error(400, _json(message), strict=_strict(aoai_settings)), "filtered message")
+        pytest.skip("the target refuses the filtered prompt when the message is created; there is no run to stream")
+    support.expect(contract, "Create_Message", message)
+    path = f"/threads/{thread['id']}/runs"
+    status, content_type, raw = support.read_stream(client, path, {"assistant_id": assistant["id"], "stream": True})
+    if status == 400:
+        body = _json(httpx.Response(400, content=raw))
+        require(check_content_filter_error(400, body, strict=_strict(aoai_settings)), "streamed run on a filtered prompt")
+        record_property("content_filter_manifestation", "400 content-filter envelope on create run (stream)")
+        return
+    assert status == 200, f"POST {path} with stream: true answered {status}: {raw[:300]!r}"
+    events, framing = parse_sse(raw)
+    require([*check_content_type(content_type), *framing,
+             *check_run_stream(events, kind="run", validate_event=contract.validate_event)],
+            "run stream on a filtered prompt")
+    run = final_run(events)
+    assert run is not None, "the stream carried no run object"
+    reason = (run.get("incomplete_details") or {}).get("reason")
+    code = (run.get("last_error") or {}).get("code")
+    assert (run["status"], reason, code) in (("incomplete", "content_filter", None), ("failed", None, "content_filter")), (
+        f"a filtered prompt's streamed run ended {run['status']!r} (incomplete_details.reason {reason!r}, "
+        f"last_error.code {code!r}); none of the documented content-filter outcomes"
+    )
+    record_property("content_filter_manifestation", f"streamed run {run['status']}")
