@@ -97,6 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
         or uuid.uuid4().hex[:10]
     )
     config.stash[RECORDER_KEY] = Recorder(target="", run_id=str(run_id))
+    from conformance.fuzz.plugin import check_options as check_fuzz_options
+
+    check_fuzz_options(config)  # --fuzz-budget / --seed / --spec: usage errors before collection
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "aoai-conformance-xdist")
     _terminate_on_sigterm()

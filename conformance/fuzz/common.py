@@ -25,6 +25,11 @@ def options_for(request: pytest.FixtureRequest, settings: TargetSettings, run_id
     return resolve(request.config, run_id, settings.kind == "emulator")
 
 
+def spec_contract(path: str | Path) -> Contract:
+    """A foreign spec file, loaded once per session (SpecError when it cannot be used)."""
+    return _spec(str(Path(path).resolve()))
+
+
 @lru_cache(maxsize=4)
 def _spec(path: str) -> Contract:
     return load_spec_file(Path(path))
@@ -32,7 +37,7 @@ def _spec(path: str) -> Contract:
 
 def document_for(options: FuzzOptions, api_version: str, strict_reference: bool = False) -> Contract:
     if options.spec is not None:
-        return _spec(str(options.spec.resolve()))
+        return spec_contract(options.spec)
     return load_contract(api_version, strict_reference=strict_reference)
 
 

@@ -46,6 +46,27 @@ def add_options(parser: pytest.Parser) -> None:
                     help="fuzz from this OpenAPI file (corrections overlay applied) instead of the contract")
 
 
+def check_options(config: pytest.Config) -> None:
+    """Called from `conformance.plugin.pytest_configure`: a bad value stops the run before collection."""
+    budget = config.getoption("fuzz_budget", None)
+    if budget is not None and not 1 <= budget <= MAX_BUDGET:
+        raise pytest.UsageError(f"--fuzz-budget {budget}: use a number of cases from 1 to {MAX_BUDGET}")
+    seed = config.getoption("fuzz_seed", None)
+    if seed is not None and not 0 <= seed < 2**32:
+        raise pytest.UsageError(f"--seed {seed}: use a number from 0 to {2**32 - 1}")
+    raw_spec = config.getoption("fuzz_spec", None)
+    if raw_spec:
+        if not Path(raw_spec).is_file():
+            raise pytest.UsageError(f"--spec {raw_spec}: no such file")
+        from conformance.fuzz.common import spec_contract
+        from conformance.spec import SpecError
+
+        try:
+            spec_contract(raw_spec)
+        except SpecError as exc:
+            raise pytest.UsageError(f"--spec: {exc}") from None
+
+
 def seed_of(run_id: str) -> int:
     return int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:4], "big")
 

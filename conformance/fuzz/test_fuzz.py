@@ -19,6 +19,7 @@ from conformance.fuzz.report import FuzzFailure
 from conformance.fuzz.setup import Provisioner, destructive, needs_run
 from conformance.harness.tracker import Tracker
 from conformance.plugin import EXCHANGES_KEY, RECORDER_KEY, _settings
+from conformance.spec import SpecError
 
 pytestmark = [pytest.mark.fuzz]
 
@@ -29,7 +30,11 @@ def _operation_ids(config: pytest.Config) -> list[str]:
     options = resolve(config, config.stash[RECORDER_KEY].run_id, settings.kind == "emulator")
     names: list[str] = []
     for version in settings.api_versions:
-        for op in document_for(options, version, settings.strict_reference).operations:
+        try:
+            operations = document_for(options, version, settings.strict_reference).operations
+        except SpecError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        for op in operations:
             if op.operation_id not in names:
                 names.append(op.operation_id)
     return names
@@ -37,7 +42,10 @@ def _operation_ids(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "operation_id" in metafunc.fixturenames:
-        names = _operation_ids(metafunc.config)
+        try:
+            names = _operation_ids(metafunc.config)
+        except pytest.UsageError as exc:  # a bad --spec / --fuzz-budget / --seed: one line, no traceback
+            pytest.exit(f"aoai-conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
         params = [pytest.param(name, id=name, marks=pytest.mark.operation(name)) for name in names]
         metafunc.parametrize("operation_id", params)
 

@@ -99,7 +99,8 @@ def test_stateful(
         raise FuzzFailure(findings_of(error), operation=f"stateful {api_version}", seed=options.seed,
                           request=curl, detail=redact(str(error), target.secrets)[:4000]) from None
     finally:
-        record(request.node, requests=len(request.node.stash.get(EXCHANGES_KEY, [])) + len(sent))
+        called = sorted({str(case.operation.definition.raw.get("operationId", case.operation.label)) for case in sent})
+        record(request.node, requests=len(request.node.stash.get(EXCHANGES_KEY, [])) + len(sent), operations=called)
 
 
 def _run(machine: Any, bounded: settings) -> None:
