@@ -55,8 +55,6 @@ def test_suite_records_cover_every_version_and_area(clean_run: tuple[SuiteRun, f
     assert expected <= areas, f"areas missing from the results: {sorted(expected - areas)}"
 
 
-@pytest.mark.xfail(strict=True, reason="plugin: under xdist the controller never resolves the target, so records "
-                   "and run.json carry target '' and no api-versions")
 def test_suite_records_name_the_target_and_versions(clean_run: tuple[SuiteRun, float]) -> None:
     run, _ = clean_run
     targets = {r.target for r in run.records}
