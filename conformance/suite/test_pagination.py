@@ -225,6 +225,15 @@ def test_vector_store_files_list_empty(client: ConformanceClient, contract: Cont
 
 
 @pytest.mark.operation("List_Vector_Store_Files")
+@pytest.mark.parametrize("limit", BAD_LIMITS)
+def test_vector_store_files_list_rejects_bad_limit(client: ConformanceClient, tracker: Tracker, limit: str) -> None:
+    store = tracker.vector_store()
+    response = client.get(f"/vector_stores/{store['id']}/files", params={"limit": limit})
+    require(check_limit_rejected(limit, response.status_code, body_of(response)),
+            f"List_Vector_Store_Files limit={limit}")
+
+
+@pytest.mark.operation("List_Vector_Store_Files")
 def test_vector_store_files_list_filter(client: ConformanceClient, contract: Contract, tracker: Tracker,
                                         aoai_settings: TargetSettings) -> None:
     store_id, ids = _store_with_files(client, contract, tracker, aoai_settings, 3)
@@ -271,6 +280,14 @@ def test_runs_list_empty(client: ConformanceClient, contract: Contract, tracker:
     thread = tracker.thread()
     page = get_page(client, contract, "List_Runs", f"/threads/{thread['id']}/runs")
     require(check_walk([page], expected_ids=[], exact=True), "runs of a new thread")
+
+
+@pytest.mark.operation("List_Runs")
+@pytest.mark.parametrize("limit", BAD_LIMITS)
+def test_runs_list_rejects_bad_limit(client: ConformanceClient, tracker: Tracker, limit: str) -> None:
+    thread = tracker.thread()
+    response = client.get(f"/threads/{thread['id']}/runs", params={"limit": limit})
+    require(check_limit_rejected(limit, response.status_code, body_of(response)), f"List_Runs limit={limit}")
 
 
 @pytest.mark.expensive
