@@ -50,12 +50,16 @@ def run_suite(
         env[STOP_ON_RULE_ENV] = stop_on_rule
         env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent), env["PYTHONPATH"]])
     started = time.monotonic()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    try:
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        returncode, output = done.returncode, done.stdout + done.stderr
+    except subprocess.TimeoutExpired as exc:
+        returncode, output = -1, f"the child suite ran over its {exc.timeout:.0f} s limit and was killed"
     results = report_dir / RESULTS_FILE
     records = list(read_records(results)) if results.exists() else []
     info_path = report_dir / "run.json"
     info = read_run_info(info_path) if info_path.exists() else None
-    return SuiteRun(done.returncode, done.stdout + done.stderr, records, info, time.monotonic() - started)
+    return SuiteRun(returncode, output, records, info, time.monotonic() - started)
 
 
 # ---- loaded in the child with `-p suite_runner` when a run only needs to see one rule reported
