@@ -61,7 +61,7 @@ def test_no_server_error_for_any_generated_input(clean_run: FuzzRun) -> None:
 
 def test_fuzz_test_ids_name_their_operations() -> None:
     with tempfile.TemporaryDirectory(prefix="aoai-fuzz-ids-") as workdir:
-        run = run_fuzz(Path(workdir), ["--collect-only", "-q"], timeout=120)
+        run = run_fuzz(Path(workdir), ["--collect-only"], timeout=120)
     ids = [line for line in run.output.splitlines() if "::test_fuzz[" in line]
     names = {re.sub(r".*::test_fuzz\[(.+)-\d{4}-\d{2}-\d{2}-preview\]$", r"\1", line) for line in ids}
     expected = {op.operation_id for version in API_VERSIONS for op in load_contract(version).operations}
