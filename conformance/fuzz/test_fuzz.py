@@ -22,6 +22,7 @@ from conformance.plugin import EXCHANGES_KEY, RECORDER_KEY, _settings
 from conformance.spec import SpecError
 
 pytestmark = [pytest.mark.fuzz]
+REQUEST_EXCERPT = 8000  # characters of the failing request's curl kept in the results record
 
 
 def _operation_ids(config: pytest.Config) -> list[str]:
@@ -83,7 +84,7 @@ def test_fuzz(
             stats=stats,
         )
     except FuzzFailure as failure:
-        record(request.node, request=failure.request)
+        record(request.node, request=failure.request[:REQUEST_EXCERPT])
         raise
     finally:
         sent = len(request.node.stash.get(EXCHANGES_KEY, []))

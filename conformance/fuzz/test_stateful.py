@@ -94,7 +94,7 @@ def test_stateful(
     try:
         _run(hypothesis_seed(options.seed)(Machine), bounded)
     except (AssertionError, BaseExceptionGroup) as error:
-        curl = curl_of(last[0], target.url, target.secrets) if last else ""
+        curl = curl_of(last[0], target.url, target.secrets)[:8000] if last else ""
         record(request.node, request=curl)
         raise FuzzFailure(findings_of(error), operation=f"stateful {api_version}", seed=options.seed,
                           request=curl, detail=redact(str(error), target.secrets)[:4000]) from None
