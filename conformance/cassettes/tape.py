@@ -77,13 +77,13 @@ def cassette(path: Path, provenance: Provenance, *, record: bool, secrets: Secre
         if found is not None and found.api_version != provenance.api_version:
             raise CassetteError(f"cassette {path} was recorded for api-version {found.api_version}, "
                                 f"not {provenance.api_version}: re-record it")
-    recorder = vcr.VCR(
-        record_mode="all" if record else "none",
-        match_on=["method", MATCHER],
-        before_record_request=_scrub_request(secrets),
-        before_record_response=_scrub_response(secrets),
-        decode_compressed_response=True,  # store readable (and scrubbable) text, not gzip bytes
-    )
+    # Scrubbing hooks only when recording: on replay the persister has sanitised every interaction
+    # already, and vcrpy would run the hooks again for each loaded interaction and each lookup.
+    hooks: dict[str, Any] = {"before_record_request": _scrub_request(secrets),
+                             "before_record_response": _scrub_response(secrets),
+                             "decode_compressed_response": True,  # readable, scrubbable text, not gzip
+                             } if record else {}
+    recorder = vcr.VCR(record_mode="all" if record else "none", match_on=["method", MATCHER], **hooks)
     recorder.register_matcher(MATCHER, _match)
     recorder.register_persister(Persister(provenance))
     with recorder.use_cassette(str(path), allow_playback_repeats=False) as tape:
