@@ -56,6 +56,7 @@ class ConformanceClient:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         observer: Callable[[Exchange], None] | None = None,
+        poll_interval: float = 0.5,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.base_url = self.endpoint + "/openai"
@@ -63,6 +64,8 @@ class ConformanceClient:
         self._api_key = api_key
         self._token_provider = token_provider
         self._observer = observer
+        # first wait between two reads of a changing object (run, batch): tests poll with it
+        self.poll_interval = poll_interval
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     def __enter__(self) -> ConformanceClient:

@@ -336,6 +336,8 @@ def client(
         timeout=aoai_settings.timeout,
         transport=_aoai_transport,
         observer=observe,
+        # a live run takes seconds: polling it from 0.05 s would spend the request budget on waiting
+        poll_interval=0.05 if aoai_settings.kind == "emulator" else 0.5,
     )
 
 

@@ -66,7 +66,7 @@ def test_file_batch_cancel_ends_cancelled(client: ConformanceClient, contract: C
         read = expect(contract, "Get_Vector_Store_File_Batch", client.get(path))
         if read["status"] in BATCH_TERMINAL or time.monotonic() > deadline:
             break
-        time.sleep(0.1)
+        time.sleep(client.poll_interval)
     assert read["status"] == "cancelled", f"a cancelled batch ended {read['status']!r}"
     counts = read["file_counts"]
     assert counts["in_progress"] == 0, f"a cancelled batch still counts files in progress: {counts}"
