@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from conformance.emulator.errors import bad_request
+from conformance.invariants.pagination import select_page
 
 T = TypeVar("T")
 
@@ -36,12 +37,6 @@ def _limit(raw: str | None, faults: frozenset[str]) -> int:
     return limit
 
 
-def _cursor(name: str, cursor: str, position: dict[str, int]) -> int:
-    if cursor not in position:
-        raise bad_request(f"Invalid '{name}': no object with id '{cursor}' in this list.", param=name)
-    return position[cursor]
-
-
 def paginate(
     items: Sequence[T],
     query: Mapping[str, str],
@@ -50,7 +45,11 @@ def paginate(
     render: Callable[[T], dict[str, Any]],
     faults: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """The list envelope for `items` (in creation order) as `query` asks for it; 400 ApiError on bad input."""
+    """The list envelope for `items` (in creation order) as `query` asks for it; 400 ApiError on bad input.
+
+    The page itself is `conformance.invariants.select_page`: the rule the suite checks is the rule
+    the emulator serves; pagination faults only bend its inputs and outputs.
+    """
     limit = _limit(query.get("limit"), faults)
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
@@ -58,22 +57,15 @@ def paginate(
     if "page_order_ignored" in faults:
         order = "desc"
     ordered = list(items) if order == "asc" else list(reversed(items))
-    after, before = query.get("after"), query.get("before")
-    start, stop = 0, len(ordered)
-    if (after and "page_after_ignored" not in faults) or (before and "page_before_ignored" not in faults):
-        position = {id_of(item): index for index, item in enumerate(ordered)}
-        if after and "page_after_ignored" not in faults:
-            start = _cursor("after", after, position) + (0 if "page_duplicate_item" in faults else 1)
-        if before and "page_before_ignored" not in faults:
-            stop = _cursor("before", before, position)
-    window = ordered[start:stop]
-    if before and not after and "page_before_ignored" not in faults:
-        # `before` pages end at the cursor: take the items nearest to it.
-        page = window[max(0, len(window) - limit):]
-        has_more = len(window) > limit
-    else:
-        page = window[:limit]
-        has_more = len(window) > limit
+    after = None if "page_after_ignored" in faults else query.get("after") or None
+    before = None if "page_before_ignored" in faults else query.get("before") or None
+    if after is not None and "page_duplicate_item" in faults:
+        after = _previous_id(ordered, after, id_of)  # the page then repeats the cursor item
+    try:
+        page, has_more = select_page(ordered, key=id_of, limit=limit, after=after, before=before)
+    except LookupError:
+        name, cursor = ("after", query.get("after")) if after is not None else ("before", before)
+        raise bad_request(f"Invalid '{name}': no object with id '{cursor}' in this list.", param=name) from None
     data = [render(item) for item in page]
     first_id = id_of(page[0]) if page else None
     last_id = id_of(page[-1]) if page else None
@@ -84,3 +76,11 @@ def paginate(
     if "page_has_more_wrong" in faults:
         has_more = not has_more
     return {"object": "list", "data": data, "first_id": first_id, "last_id": last_id, "has_more": has_more}
+
+
+def _previous_id(ordered: Sequence[T], cursor: str, id_of: Callable[[T], str]) -> str | None:
+    """The id just before `cursor` (None when it is first); the cursor itself when unknown (400 follows)."""
+    for index, item in enumerate(ordered):
+        if id_of(item) == cursor:
+            return id_of(ordered[index - 1]) if index else None
+    return cursor
