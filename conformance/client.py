@@ -149,12 +149,15 @@ class ConformanceClient:
             files=files, data=data, api_version=api_version, auth=auth, retry=retry,
         )
         started = time.monotonic()
-        try:
-            response = self._http.send(request)
-        except httpx.TransportError as exc:
-            raise ClientError(f"cannot reach {request.url.copy_with(query=None)}: {exc}") from exc
+        response = self._send(request, stream=False)
         self._observe(request, response, started, _tokens_of(response))
         return response
+
+    def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        try:
+            return self._http.send(request, stream=stream)
+        except httpx.TransportError as exc:
+            raise ClientError(f"cannot reach {request.url.copy_with(query=None)}: {exc}") from exc
 
     @contextmanager
     def stream(
@@ -172,10 +175,7 @@ class ConformanceClient:
             files=None, data=None, api_version=_DEFAULT, auth=True,
         )
         started = time.monotonic()
-        try:
-            response = self._http.send(request, stream=True)
-        except httpx.TransportError as exc:
-            raise ClientError(f"cannot reach {request.url.copy_with(query=None)}: {exc}") from exc
+        response = self._send(request, stream=True)
         try:
             yield response
         finally:
