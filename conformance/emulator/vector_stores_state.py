@@ -88,9 +88,8 @@ class FileBatch:
     def status(self, now: float, pace: float) -> str:
         counts = self.counts(now, pace)
         if self.cancel_requested is not None:
-            # The reference's example shows `cancelling` on the cancel call, but the status enum (and so
-            # the contract) has no such value: the emulator answers `cancelled` at once.
-            return "cancelled"
+            # `cancelling` on the cancel call (the reference's example), `cancelled` one phase later
+            return "cancelling" if now < self.cancel_requested + pace else "cancelled"
         return "in_progress" if counts["in_progress"] else "completed"
 
     def to_json(self, now: float, pace: float) -> dict[str, Any]:
