@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -65,7 +66,7 @@ def run_load(base_url: str, op: Op, headers: dict[str, str], duration: float, co
     """One bounded load; returns (figures, the command that produced them)."""
     url = base_url + op.path
     seconds = max(1, round(duration))
-    if prefer_wrk and shutil.which("wrk"):
+    if prefer_wrk and shutil.which("wrk") and not os.environ.get("BENCH_NO_WRK"):
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(_lua(op, headers))
         cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url]

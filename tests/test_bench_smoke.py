@@ -158,3 +158,11 @@ def test_readme_update_appends_block_when_markers_missing(tmp_path: Path) -> Non
     update(readme, results)  # idempotent: one block, replaced
     text = readme.read_text()
     assert text.count(START) == 1 and "**1.5** s" in text and "| cases/s | — |" in text and "absent" in text
+
+
+def test_run_load_without_wrk_uses_loadgen_process(emulator: RunningEmulator) -> None:
+    op = Op("create", "POST", f"/openai/assistants?api-version={VERSION}", json.dumps({"model": "gpt-4o"}))
+    result, shown = run_load(emulator.url, op, {"api-key": "emulator-key"}, duration=1, connections=2,
+                             prefer_wrk=False)
+    assert result["generator"].startswith("bench/loadgen.py") and shown.startswith("python bench/loadgen.py")
+    assert result["requests"] > 0 and result["errors"] == 0 and result["p50_ms"] <= result["p99_ms"]
