@@ -225,3 +225,14 @@ def test_unreadable_files_are_one_line_errors(tmp_path: Path, capsys: pytest.Cap
     assert err.count("\n") == 0 and "bad.har" in err and "Traceback" not in err
     assert main([str(tmp_path / "missing.yaml"), "--report-dir", str(tmp_path / "r")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_stream_whose_body_was_not_captured_is_not_judged(tmp_path: Path) -> None:
+    har = _har(_load(STREAM))
+    stream = next(e for e in har["log"]["entries"] if e["response"]["content"]["mimeType"].startswith("text/event-stream"))
+    del stream["response"]["content"]["text"]
+    path = tmp_path / "no-body.har"
+    path.write_text(json.dumps(har))
+    code, records = _validate(tmp_path, path)
+    assert code == 0
+    assert [r.message for r in records if r.outcome == "skipped"] == ["the event-stream body was not captured"]
