@@ -133,3 +133,25 @@ def test_a_cassette_of_another_api_version_is_never_used(committed: Path, tmp_pa
     assert code != 0
     [record] = records
     assert record.outcome in ("error", "failed") and f"recorded for api-version {old}" in record.message
+
+
+def test_a_request_the_cassette_lacks_fails_with_one_line(committed: Path, tmp_path: Path) -> None:
+    from conformance.cassettes.store import Provenance, dump_cassette, load_interactions
+
+    copy = tmp_path / "cassettes"
+    shutil.copytree(committed, copy)
+    version = API_VERSIONS[-1]
+    name = "test_thread_retrieve_roundtrip"
+    path = cassette_path(copy, version, "test_threads", f"{name}[{version}]")
+    provenance, interactions = load_interactions(path)
+    assert provenance is not None
+    gets = [i for i, item in enumerate(interactions) if item["request"]["method"] == "GET"]
+    assert gets, "the recorded retrieve test sends a GET"
+    del interactions[gets[0]]
+    dump_cassette(path, Provenance(**{**provenance.__dict__}), interactions)
+    code, _output, records = replay(tmp_path, copy, "-k", name, "--api-version", version)
+    assert code != 0
+    [record] = records
+    assert record.outcome == "failed"
+    assert record.message.count("\n") == 0, record.message
+    assert "is not in it" in record.message and "aoai-conformance record" in record.message

@@ -92,8 +92,29 @@ def cassette(path: Path, provenance: Provenance, *, record: bool, secrets: Secre
         dump_cassette(path, provenance, [])
 
 
+class ReplayMiss(AssertionError):
+    """The test sent a request its cassette does not hold (the suite changed since the recording)."""
+
+
 class _NoNetwork(httpx.HTTPTransport):
-    """Replay's bottom transport: vcrpy answers above it; reaching it means a request escaped."""
+    """Replay's transport: vcrpy (patched onto `httpx.HTTPTransport`) answers; a miss becomes one line."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        from vcr.errors import CannotOverwriteExistingCassetteException
+
+        try:
+            # looked up now, so it is vcrpy's patched method while a cassette is in use
+            response: httpx.Response = httpx.HTTPTransport.handle_request(self, request)
+        except CannotOverwriteExistingCassetteException as exc:
+            cassette_file = getattr(getattr(exc, "cassette", None), "_path", "the test's cassette")
+            reason = "was already answered (sent more often than recorded)" if getattr(
+                exc, "reason", "") == "already_played" else "is not in it"
+            raise ReplayMiss(
+                f"replay: {request.method} {request.url.path}?{request.url.query.decode()} {reason} "
+                f"({cassette_file}): the test no longer sends what was recorded; re-record it with "
+                "`aoai-conformance record`"
+            ) from None
+        return response
 
 
 def offline_transport() -> httpx.HTTPTransport:
