@@ -16,7 +16,7 @@ from unittest import mock
 import pytest
 
 from conformance import __version__
-from conformance.cassettes.sanitize import Secrets
+from conformance.cassettes.sanitize import PLACEHOLDER_HOST, Secrets
 from conformance.cassettes.store import CassetteError, Provenance, cassette_path, default_dir, read_provenance
 from conformance.cassettes.tape import cassette
 
@@ -60,6 +60,8 @@ def test_cassette(item: pytest.Item, *, api_version: str, record: bool, target_k
     provenance = Provenance(target=target_kind, api_version=api_version,
                             recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
                             package_version=__version__, test=f"{short}::{item.name}")
+    if record and endpoint is not None and PLACEHOLDER_HOST in endpoint:
+        pytest.fail("--record-cassettes records from a target (emulator, url, live), not from replay", pytrace=False)
     secrets = Secrets.for_endpoint(endpoint, api_key) if record else Secrets()
     with ExitStack() as stack:
         try:
