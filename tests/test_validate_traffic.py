@@ -84,30 +84,37 @@ def _break_error_envelope(items: Interactions) -> str:
     return "errors.envelope"
 
 
+def _list_gets(items: Interactions, limit: str) -> list[int]:
+    return [i for i, item in enumerate(items)
+            if item["request"]["method"] == "GET" and f"limit={limit}&" in item["request"]["uri"] + "&"]
+
+
 def _break_page(items: Interactions) -> str:
-    page = _body(items[10])
+    at = _list_gets(items, "100")[0]
+    page = _body(items[at])
     page["first_id"] = "msg_not_on_the_page"
-    _set_body(items[10], page)
+    _set_body(items[at], page)
     return "pagination.first_id"
 
 
 def _break_walk(items: Interactions) -> str:
     # the limit=2 walk: page 2 starts with page 1's first item (its cursor chain stays intact)
-    first, second = _body(items[29]), _body(items[30])
-    assert "limit=2" in items[30]["request"]["uri"] and second["has_more"] is True
+    one, two = _list_gets(items, "2")[:2]
+    first, second = _body(items[one]), _body(items[two])
+    assert first["has_more"] is True and "after=" in items[two]["request"]["uri"]
     second["data"][0] = first["data"][0]
     second["first_id"] = first["data"][0]["id"]
-    _set_body(items[30], second)
+    _set_body(items[two], second)
     return "pagination.walk_complete"
 
 
 def _break_poll_walk(items: Interactions) -> str:
     # the run was seen completed, then in_progress again: a terminal status left
-    last = _body(items[7])
-    assert last["status"] == "completed"
-    undone = dict(last, status="in_progress", completed_at=None)
-    items.insert(8, json.loads(json.dumps(items[7])))
-    _set_body(items[8], undone)
+    at = max(i for i, item in enumerate(items)
+             if item["request"]["method"] == "GET" and _body(item).get("status") == "completed")
+    undone = dict(_body(items[at]), status="in_progress", completed_at=None)
+    items.insert(at + 1, json.loads(json.dumps(items[at])))
+    _set_body(items[at + 1], undone)
     return "lifecycle.terminal_absorbing"
 
 
