@@ -56,6 +56,15 @@ def _content_type(response: Any) -> str | None:
     return value[0] if isinstance(value, list) else str(value)
 
 
+def _limit(value: Any) -> int | None:
+    """The page size asked for, when it is one the API serves (1..100); else the default applies."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 1 <= number <= 100 else None
+
+
 def _label(case: Any) -> str:
     return f"{case.method} {case.path}"
 
@@ -77,7 +86,7 @@ def list_envelope(ctx: Any, response: Any, case: Any) -> None:
         return
     query = case.query or {}
     order = query.get("order") if query.get("order") in ("asc", "desc") else "desc"
-    findings = check_list_envelope(body) + check_page(body, order=str(order))
+    findings = check_list_envelope(body) + check_page(body, limit=_limit(query.get("limit")), order=str(order))
     require(findings, _label(case))
 
 
