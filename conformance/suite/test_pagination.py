@@ -6,11 +6,14 @@ return exactly what the test created; the global lists (assistants, vector store
 users' objects, so those walks start at the test's first object and only require the test's own.
 Walks through items created within one second rely on the target breaking created_at ties by
 creation order, as any consistent "newest first" must.
+
+Cost (issue 8): item sets are made once per module and api-version (`shared`, see `conftest.py`)
+and read by every order and limit; they are as small as the checks allow (4 messages: limit 2
+ends on a full page one way and on a partial page the other, and so does the prime 3).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 import pytest
@@ -28,16 +31,18 @@ from conformance.invariants.pagination import (
     check_walk,
 )
 from conformance.spec import Contract
+from conformance.suite.conftest import Shared
 from conformance.suite.resources import body_of, create, file_ids, get_page, ids_of, walk
-from conformance.suite.support import TERMINAL, expect, poll_run
+from conformance.suite.support import expect, poll_run
 
 pytestmark = [pytest.mark.pagination]
 
-LIMITS = (1, 2, 7, 100)  # 7: a prime that divides no page count evenly
+LIMITS = (1, 2, 3, 100)  # 3: a prime that divides neither the 4 items nor the 3 a before-walk sees
 ORDERS = ("asc", "desc")
 BAD_LIMITS = ("0", "101", "abc")
-MESSAGES = 9
+MESSAGES = 4
 GLOBAL_ITEMS = 4
+RUNS = 3  # limit 2 needs more than two
 
 Direction = Literal["after", "before"]
 
@@ -52,8 +57,10 @@ def _walk_both_ways(
     limit: int,
     order: str,
     params: dict[str, Any] | None = None,
-) -> None:
-    """`ids` (creation order) are the whole list: walk it forwards, then backwards from its last item."""
+) -> list[dict[str, Any]]:
+    """`ids` (creation order) are the whole list: walk it forwards, then backwards from its last item.
+
+    Returns the after-walk's pages (with limit 100, its one page is the whole list in `order`)."""
     ordered = ids if order == "asc" else ids[::-1]
     pages = walk(client, contract, operation_id, path, limit=limit, order=order, params=params)
     require(check_walk(pages, expected_ids=ordered, order=order, limit=limit, direction="after", exact=True),
@@ -62,6 +69,18 @@ def _walk_both_ways(
                 direction="before", start={"before": ordered[-1]})
     require(check_walk(back, expected_ids=ordered[:-1], order=order, limit=limit, direction="before", exact=True),
             f"{operation_id} before-walk from the last item, limit {limit}, order {order}")
+    return pages
+
+
+def _walk_all_limits(client: ConformanceClient, contract: Contract, operation_id: str, path: str, ids: list[str],
+                     *, order: str, limits: tuple[int, ...] = LIMITS) -> dict[str, Any]:
+    """Both-way walks for every limit; returns the limit-100 page (the whole list in `order`)."""
+    whole: dict[str, Any] = {}
+    for limit in limits:
+        pages = _walk_both_ways(client, contract, operation_id, path, ids, limit=limit, order=order)
+        if limit == 100:
+            whole = pages[0]
+    return whole
 
 
 def _messages(client: ConformanceClient, contract: Contract, thread_id: str, count: int) -> list[str]:
@@ -70,26 +89,41 @@ def _messages(client: ConformanceClient, contract: Contract, thread_id: str, cou
             for n in range(count)]
 
 
+def _empty_thread(shared: Shared) -> str:
+    """A thread nothing is ever added to (empty lists, bad limits)."""
+    return shared.once("empty thread", lambda tracker: str(tracker.thread()["id"]))
+
+
+def _empty_store(shared: Shared) -> str:
+    return shared.once("empty store", lambda tracker: str(tracker.vector_store()["id"]))
+
+
 # ---------------------------------------------------------------- messages (a thread is a clean namespace)
 
+def _message_set(client: ConformanceClient, contract: Contract, shared: Shared) -> tuple[str, list[str]]:
+    def make(tracker: Tracker) -> tuple[str, list[str]]:
+        thread_id = str(tracker.thread()["id"])
+        return thread_id, _messages(client, contract, thread_id, MESSAGES)
+
+    return shared.once("messages", make)
+
+
+@pytest.mark.smoke
 @pytest.mark.operation("List_Messages")
 @pytest.mark.parametrize("order", ORDERS)
-def test_messages_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker, order: str) -> None:
-    thread = tracker.thread()
-    ids = _messages(client, contract, thread["id"], MESSAGES)
-    path = f"/threads/{thread['id']}/messages"
+def test_messages_list_walks(client: ConformanceClient, contract: Contract, shared: Shared, order: str) -> None:
+    thread_id, ids = _message_set(client, contract, shared)
+    path = f"/threads/{thread_id}/messages"
+    whole = _walk_all_limits(client, contract, "List_Messages", path, ids, order=order)
     other = "desc" if order == "asc" else "asc"
-    pages = {o: get_page(client, contract, "List_Messages", path, limit=100, order=o) for o in (order, other)}
+    pages = {order: whole, other: get_page(client, contract, "List_Messages", path, limit=100, order=other)}
     require(check_orders_reverse(pages["asc"], pages["desc"]), "List_Messages asc against desc")
-    for limit in LIMITS:
-        _walk_both_ways(client, contract, "List_Messages", f"/threads/{thread['id']}/messages", ids,
-                        limit=limit, order=order)
 
 
 @pytest.mark.operation("List_Messages")
-def test_messages_list_empty(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    thread = tracker.thread()
-    page = get_page(client, contract, "List_Messages", f"/threads/{thread['id']}/messages")
+def test_messages_list_empty(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    thread_id = _empty_thread(shared)
+    page = get_page(client, contract, "List_Messages", f"/threads/{thread_id}/messages")
     require(check_walk([page], expected_ids=[], exact=True), "messages of a new thread")
 
 
@@ -112,30 +146,86 @@ def test_messages_list_defaults(client: ConformanceClient, contract: Contract, t
 
 @pytest.mark.operation("List_Messages")
 @pytest.mark.parametrize("limit", BAD_LIMITS)
-def test_messages_list_rejects_bad_limit(client: ConformanceClient, contract: Contract, tracker: Tracker,
+def test_messages_list_rejects_bad_limit(client: ConformanceClient, contract: Contract, shared: Shared,
                                          limit: str) -> None:
-    thread = tracker.thread()
-    response = client.get(f"/threads/{thread['id']}/messages", params={"limit": limit})
+    thread_id = _empty_thread(shared)
+    response = client.get(f"/threads/{thread_id}/messages", params={"limit": limit})
     require(check_limit_rejected(limit, response.status_code, body_of(response)),
             f"List_Messages limit={limit}")
 
 
+# ---------------------------------------------------------------- runs: one thread with finished runs, read only
+
+def _run_set(client: ConformanceClient, contract: Contract, shared: Shared) -> tuple[str, list[str]]:
+    """A thread with RUNS finished runs (ids in creation order); its runs are never changed."""
+    def make(tracker: Tracker) -> tuple[str, list[str]]:
+        assistant = tracker.assistant(instructions="Answer with one word.")
+        thread = tracker.thread(messages=[{"role": "user", "content": "Say yes."}])
+        path = f"/threads/{thread['id']}/runs"
+        ids = []
+        for _ in range(RUNS):  # one at a time: a thread has one active run at most
+            run = expect(contract, "Create_Run", client.post(path, json={"assistant_id": assistant["id"]}))
+            poll_run(client, contract, thread["id"], run["id"])
+            ids.append(str(run["id"]))
+        return str(thread["id"]), ids
+
+    return shared.once("runs", make)
+
+
 @pytest.mark.expensive
 @pytest.mark.operation("List_Messages")
-def test_messages_list_run_id_filter(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Answer in one short sentence.")
-    thread = tracker.thread(messages=[{"role": "user", "content": "Say hello."}])
-    path = f"/threads/{thread['id']}"
-    run = expect(contract, "Create_Run", client.post(f"{path}/runs", json={"assistant_id": assistant["id"]}))
-    poll_run(client, contract, thread["id"], run["id"], until=TERMINAL)
-    _messages(client, contract, thread["id"], 2)  # messages with no run, which the filter must leave out
+def test_messages_list_run_id_filter(client: ConformanceClient, contract: Contract, tracker: Tracker,
+                                     shared: Shared) -> None:
+    thread_id, runs = _run_set(client, contract, shared)
+    path = f"/threads/{thread_id}"
+    run_id = runs[0]
+    # Messages with no run, which the filter must leave out (added to the shared thread: the runs
+    # list, all the other tests read there, does not change).
+    _messages(client, contract, thread_id, 2)
     everything = get_page(client, contract, "List_Messages", f"{path}/messages", limit=100, order="asc")
-    of_run = [str(m["id"]) for m in everything["data"] if m.get("run_id") == run["id"]]
-    assert of_run, f"run {run['id']} ended without adding a message; cannot check the run_id filter"
+    of_run = [str(m["id"]) for m in everything["data"] if m.get("run_id") == run_id]
+    assert of_run, f"run {run_id} ended without adding a message; cannot check the run_id filter"
     pages = walk(client, contract, "List_Messages", f"{path}/messages", limit=1, order="asc",
-                 params={"run_id": run["id"]})
+                 params={"run_id": run_id})
     require(check_walk(pages, expected_ids=of_run, order="asc", limit=1, exact=True),
             "List_Messages run_id filter returns the run's messages and nothing else")
+
+
+@pytest.mark.operation("List_Runs")
+def test_runs_list_empty(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    thread_id = _empty_thread(shared)
+    page = get_page(client, contract, "List_Runs", f"/threads/{thread_id}/runs")
+    require(check_walk([page], expected_ids=[], exact=True), "runs of a new thread")
+
+
+@pytest.mark.operation("List_Runs")
+@pytest.mark.parametrize("limit", BAD_LIMITS)
+def test_runs_list_rejects_bad_limit(client: ConformanceClient, shared: Shared, limit: str) -> None:
+    thread_id = _empty_thread(shared)
+    response = client.get(f"/threads/{thread_id}/runs", params={"limit": limit})
+    require(check_limit_rejected(limit, response.status_code, body_of(response)), f"List_Runs limit={limit}")
+
+
+@pytest.mark.expensive
+@pytest.mark.operation("List_Runs")
+def test_runs_list_walks(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    thread_id, ids = _run_set(client, contract, shared)
+    path = f"/threads/{thread_id}/runs"
+    for limit in (1, 2):
+        for order in ORDERS:
+            _walk_both_ways(client, contract, "List_Runs", path, ids, limit=limit, order=order)
+
+
+@pytest.mark.expensive
+@pytest.mark.operation("List_Run_Steps")
+def test_run_steps_list_walks(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    thread_id, runs = _run_set(client, contract, shared)
+    path = f"/threads/{thread_id}/runs/{runs[0]}/steps"
+    everything = get_page(client, contract, "List_Run_Steps", path, limit=100, order="asc")
+    ids = ids_of(everything)
+    assert ids, f"run {runs[0]} ended without steps; cannot walk them"
+    for order in ORDERS:
+        _walk_both_ways(client, contract, "List_Run_Steps", path, ids, limit=1, order=order)
 
 
 # ---------------------------------------------------------------- global lists: only the test's own objects
@@ -145,12 +235,12 @@ def _global_walk(
     contract: Contract,
     operation_id: str,
     path: str,
-    make: Callable[[int], str],
+    items: list[str],
     *,
     order: str,
 ) -> None:
-    """Create an anchor then GLOBAL_ITEMS objects; walk from the anchor towards the newer end."""
-    anchor, *ids = [make(n) for n in range(GLOBAL_ITEMS + 1)]
+    """`items`: an anchor then GLOBAL_ITEMS objects; walk from the anchor towards the newer end."""
+    anchor, *ids = items
     direction: Direction = "after" if order == "asc" else "before"
     expected = ids if order == "asc" else ids[::-1]
     for limit in LIMITS:
@@ -162,20 +252,21 @@ def _global_walk(
 
 @pytest.mark.operation("List_Assistants")
 @pytest.mark.parametrize("order", ORDERS)
-def test_assistants_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker, order: str) -> None:
-    def make(n: int) -> str:
-        return str(tracker.assistant(name=tracker.name(f"page-{n}"))["id"])
+def test_assistants_list_walks(client: ConformanceClient, contract: Contract, shared: Shared, order: str) -> None:
+    def make(tracker: Tracker) -> list[str]:
+        return [str(tracker.assistant(name=tracker.name(f"page-{n}"))["id"]) for n in range(GLOBAL_ITEMS + 1)]
 
-    _global_walk(client, contract, "List_Assistants", "/assistants", make, order=order)
+    _global_walk(client, contract, "List_Assistants", "/assistants", shared.once("assistants", make), order=order)
 
 
 @pytest.mark.operation("List_Vector_Stores")
 @pytest.mark.parametrize("order", ORDERS)
-def test_vector_stores_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker, order: str) -> None:
-    def make(n: int) -> str:
-        return str(tracker.vector_store(name=tracker.name(f"page-{n}"))["id"])
+def test_vector_stores_list_walks(client: ConformanceClient, contract: Contract, shared: Shared, order: str) -> None:
+    def make(tracker: Tracker) -> list[str]:
+        return [str(tracker.vector_store(name=tracker.name(f"page-{n}"))["id"]) for n in range(GLOBAL_ITEMS + 1)]
 
-    _global_walk(client, contract, "List_Vector_Stores", "/vector_stores", make, order=order)
+    _global_walk(client, contract, "List_Vector_Stores", "/vector_stores", shared.once("stores", make),
+                 order=order)
 
 
 @pytest.mark.operation("List_Assistants")
@@ -196,47 +287,50 @@ def test_vector_stores_list_rejects_bad_limit(client: ConformanceClient, limit: 
 
 # ---------------------------------------------------------------- vector store files and batch files
 
-def _store_with_files(client: ConformanceClient, contract: Contract, tracker: Tracker,
-                      settings: TargetSettings, count: int) -> tuple[str, list[str]]:
-    store = tracker.vector_store()
-    ids = []
-    for file_id in file_ids(client, tracker, settings, count):
-        created = create(client, contract, None, "Create_Vector_Store_File", f"/vector_stores/{store['id']}/files",
-                         {"file_id": file_id})
-        ids.append(str(created["id"]))
-    return str(store["id"]), ids
+def _store_with_files(client: ConformanceClient, contract: Contract, shared: Shared,
+                      settings: TargetSettings) -> tuple[str, list[str]]:
+    """A store with 3 files, read by the walks and the status filters (neither changes it)."""
+    def make(tracker: Tracker) -> tuple[str, list[str]]:
+        store = tracker.vector_store()
+        ids = []
+        for file_id in file_ids(client, tracker, settings, 3):
+            created = create(client, contract, None, "Create_Vector_Store_File",
+                             f"/vector_stores/{store['id']}/files", {"file_id": file_id})
+            ids.append(str(created["id"]))
+        return str(store["id"]), ids
+
+    return shared.once("store files", make)
 
 
 @pytest.mark.operation("List_Vector_Store_Files")
 @pytest.mark.parametrize("order", ORDERS)
-def test_vector_store_files_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker,
+def test_vector_store_files_list_walks(client: ConformanceClient, contract: Contract, shared: Shared,
                                        aoai_settings: TargetSettings, order: str) -> None:
-    store_id, ids = _store_with_files(client, contract, tracker, aoai_settings, 3)
-    for limit in (1, 2, 100):
-        _walk_both_ways(client, contract, "List_Vector_Store_Files", f"/vector_stores/{store_id}/files", ids,
-                        limit=limit, order=order)
+    store_id, ids = _store_with_files(client, contract, shared, aoai_settings)
+    _walk_all_limits(client, contract, "List_Vector_Store_Files", f"/vector_stores/{store_id}/files", ids,
+                     order=order, limits=(1, 2, 100))
 
 
 @pytest.mark.operation("List_Vector_Store_Files")
-def test_vector_store_files_list_empty(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    store = tracker.vector_store()
-    page = get_page(client, contract, "List_Vector_Store_Files", f"/vector_stores/{store['id']}/files")
+def test_vector_store_files_list_empty(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    store_id = _empty_store(shared)
+    page = get_page(client, contract, "List_Vector_Store_Files", f"/vector_stores/{store_id}/files")
     require(check_walk([page], expected_ids=[], exact=True), "files of a new vector store")
 
 
 @pytest.mark.operation("List_Vector_Store_Files")
 @pytest.mark.parametrize("limit", BAD_LIMITS)
-def test_vector_store_files_list_rejects_bad_limit(client: ConformanceClient, tracker: Tracker, limit: str) -> None:
-    store = tracker.vector_store()
-    response = client.get(f"/vector_stores/{store['id']}/files", params={"limit": limit})
+def test_vector_store_files_list_rejects_bad_limit(client: ConformanceClient, shared: Shared, limit: str) -> None:
+    store_id = _empty_store(shared)
+    response = client.get(f"/vector_stores/{store_id}/files", params={"limit": limit})
     require(check_limit_rejected(limit, response.status_code, body_of(response)),
             f"List_Vector_Store_Files limit={limit}")
 
 
 @pytest.mark.operation("List_Vector_Store_Files")
-def test_vector_store_files_list_filter(client: ConformanceClient, contract: Contract, tracker: Tracker,
+def test_vector_store_files_list_filter(client: ConformanceClient, contract: Contract, shared: Shared,
                                         aoai_settings: TargetSettings) -> None:
-    store_id, ids = _store_with_files(client, contract, tracker, aoai_settings, 3)
+    store_id, ids = _store_with_files(client, contract, shared, aoai_settings)
     path = f"/vector_stores/{store_id}/files"
     # Every status filter partitions the store's files: together they return each file once, and
     # each page only holds files in the status it was asked for.
@@ -258,65 +352,26 @@ def test_vector_store_files_list_filter(client: ConformanceClient, contract: Con
 
 @pytest.mark.operation("List_Vector_Store_File_Batch_Files")
 @pytest.mark.parametrize("order", ORDERS)
-def test_file_batch_files_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker,
+def test_file_batch_files_list_walks(client: ConformanceClient, contract: Contract, shared: Shared,
                                      aoai_settings: TargetSettings, order: str) -> None:
-    store = tracker.vector_store()
-    files = file_ids(client, tracker, aoai_settings, 3)
-    batch = create(client, contract, None, "Create_Vector_Store_File_Batch",
-                   f"/vector_stores/{store['id']}/file_batches", {"file_ids": files})
-    path = f"/vector_stores/{store['id']}/file_batches/{batch['id']}/files"
-    everything = get_page(client, contract, "List_Vector_Store_File_Batch_Files", path, limit=100, order="asc")
-    assert sorted(ids_of(everything)) == sorted(files), (
-        f"the batch lists files {ids_of(everything)}, created with {files}")
-    for limit in (1, 2, 100):
-        _walk_both_ways(client, contract, "List_Vector_Store_File_Batch_Files", path, ids_of(everything),
-                        limit=limit, order=order)
+    def make(tracker: Tracker) -> tuple[str, list[str]]:
+        store = tracker.vector_store()
+        files = file_ids(client, tracker, aoai_settings, 3)
+        batch = create(client, contract, None, "Create_Vector_Store_File_Batch",
+                       f"/vector_stores/{store['id']}/file_batches", {"file_ids": files})
+        return f"/vector_stores/{store['id']}/file_batches/{batch['id']}/files", files
 
-
-# ---------------------------------------------------------------- runs and run steps (they spend tokens)
-
-@pytest.mark.operation("List_Runs")
-def test_runs_list_empty(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    thread = tracker.thread()
-    page = get_page(client, contract, "List_Runs", f"/threads/{thread['id']}/runs")
-    require(check_walk([page], expected_ids=[], exact=True), "runs of a new thread")
-
-
-@pytest.mark.operation("List_Runs")
-@pytest.mark.parametrize("limit", BAD_LIMITS)
-def test_runs_list_rejects_bad_limit(client: ConformanceClient, tracker: Tracker, limit: str) -> None:
-    thread = tracker.thread()
-    response = client.get(f"/threads/{thread['id']}/runs", params={"limit": limit})
-    require(check_limit_rejected(limit, response.status_code, body_of(response)), f"List_Runs limit={limit}")
-
-
-@pytest.mark.expensive
-@pytest.mark.operation("List_Runs")
-def test_runs_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Answer with one word.")
-    thread = tracker.thread(messages=[{"role": "user", "content": "Say yes."}])
-    path = f"/threads/{thread['id']}/runs"
-    ids = []
-    for _ in range(3):  # one at a time: a thread has one active run at most
-        run = expect(contract, "Create_Run", client.post(path, json={"assistant_id": assistant["id"]}))
-        poll_run(client, contract, thread["id"], run["id"])
-        ids.append(str(run["id"]))
+    path, files = shared.once("batch", make)
+    # The whole list in one page is the limit-100 after-walk: the batch holds exactly the files sent.
+    whole = get_page(client, contract, "List_Vector_Store_File_Batch_Files", path, limit=100, order=order)
+    assert sorted(ids_of(whole)) == sorted(files), f"the batch lists files {ids_of(whole)}, created with {files}"
+    ordered = ids_of(whole)
+    require(check_walk([whole], expected_ids=ordered, order=order, limit=100, direction="after", exact=True),
+            f"List_Vector_Store_File_Batch_Files after-walk, limit 100, order {order}")
+    back = walk(client, contract, "List_Vector_Store_File_Batch_Files", path, limit=100, order=order,
+                direction="before", start={"before": ordered[-1]})
+    require(check_walk(back, expected_ids=ordered[:-1], order=order, limit=100, direction="before", exact=True),
+            f"List_Vector_Store_File_Batch_Files before-walk from the last item, limit 100, order {order}")
+    ids = ordered if order == "asc" else ordered[::-1]
     for limit in (1, 2):
-        for order in ORDERS:
-            _walk_both_ways(client, contract, "List_Runs", path, ids, limit=limit, order=order)
-
-
-@pytest.mark.expensive
-@pytest.mark.operation("List_Run_Steps")
-def test_run_steps_list_walks(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Answer with one word.")
-    thread = tracker.thread(messages=[{"role": "user", "content": "Say yes."}])
-    run = expect(contract, "Create_Run", client.post(f"/threads/{thread['id']}/runs",
-                                                     json={"assistant_id": assistant["id"]}))
-    poll_run(client, contract, thread["id"], run["id"])
-    path = f"/threads/{thread['id']}/runs/{run['id']}/steps"
-    everything = get_page(client, contract, "List_Run_Steps", path, limit=100, order="asc")
-    ids = ids_of(everything)
-    assert ids, f"run {run['id']} ended without steps; cannot walk them"
-    for order in ORDERS:
-        _walk_both_ways(client, contract, "List_Run_Steps", path, ids, limit=1, order=order)
+        _walk_both_ways(client, contract, "List_Vector_Store_File_Batch_Files", path, ids, limit=limit, order=order)
