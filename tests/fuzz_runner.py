@@ -26,12 +26,14 @@ class FuzzRun:
         return "\n".join(self.output.splitlines()[-lines:])
 
 
-def run_fuzz(report_dir: Path, args: Sequence[str], *, timeout: float = 300.0) -> FuzzRun:
-    """`python -m pytest --pyargs conformance.fuzz` with `args`, target forced to the emulator."""
+def run_fuzz(report_dir: Path, args: Sequence[str], *, timeout: float = 300.0,
+             target: Sequence[str] = ("--target", "emulator")) -> FuzzRun:
+    """`python -m pytest --pyargs conformance.fuzz` with `args`, against the embedded emulator by default."""
     cmd = [sys.executable, "-m", "pytest", "--pyargs", "conformance.fuzz", "-c", str(SUITE_INI),
-           "--target", "emulator", "--report-dir", str(report_dir), "-q", "-p", "no:randomly", *args]
+           *target, "--report-dir", str(report_dir), "-q", "-p", "no:randomly", *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_OPENAI_", "AOAI_CONFORMANCE_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["AOAI_CONFORMANCE_STATE_DIR"] = str(report_dir / "state")  # a non-emulator target's ledger stays here
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     results = report_dir / RESULTS_FILE
     records = list(read_records(results)) if results.exists() else []
