@@ -46,10 +46,11 @@ def test_findings_keep_our_rules_and_map_builtin_checks() -> None:
 
 def test_fuzz_failure_message_names_seed_and_request() -> None:
     failure = FuzzFailure([Finding("schema.response", "bad")], operation="GET /assistants", seed=42,
-                          request="curl -X GET 'https://h/openai/assistants'", detail="more")
-    assert failure.rules == ["schema.response"] and failure.seed == 42
+                          request="curl -X GET 'https://h/openai/assistants'", detail="more",
+                          response="200 {}", selector="List_Assistants")
+    assert failure.rules == ["schema.response"] and failure.seed == 42 and failure.response == "200 {}"
     text = str(failure)
-    assert "seed 42" in text and "--seed 42" in text and "curl -X GET" in text
+    assert "seed 42" in text and "--seed 42 -k List_Assistants" in text and "curl -X GET" in text
 
 
 def test_fuzz_document_pins_server_and_the_targets_scheme_only() -> None:

@@ -20,10 +20,15 @@ from schemathesis import GenerationMode
 from conformance.findings import errors
 from conformance.fuzz.checks import OUR_CHECKS
 from conformance.fuzz.probes import filtered_prompt, unknown_id, without_api_version
-from conformance.fuzz.report import FuzzFailure, curl_of, findings_of, redact
+from conformance.fuzz.report import FuzzFailure, curl_of, findings_of, redact, response_excerpt
 from conformance.fuzz.setup import API_VERSION
 
 REQUEST_TIMEOUT = 60.0
+
+
+def _selector(case: Any) -> str:
+    """The pytest -k expression that reruns just this operation."""
+    return str(case.operation.definition.raw.get("operationId", "")) if case.operation.definition else ""
 
 
 def _excluded(case: Any) -> list[Any]:
@@ -97,11 +102,12 @@ def _probe(case: Any, target: FuzzTarget, seed: int, path_parameters: Callable[[
     for outcome in outcomes:
         if outcome is None:
             continue
-        probe, findings = outcome
+        probe, response, findings = outcome
         bad = errors(findings)
         if bad:
             raise FuzzFailure(bad, operation=case.operation.label, seed=seed,
-                              request=curl_of(probe, target.url, target.secrets), detail="")
+                              request=curl_of(probe, target.url, target.secrets), detail="",
+                              response=response_excerpt(response, target.secrets), selector=_selector(case))
 
 
 def _fuzz_mode(operation: Any, target: FuzzTarget, mode: GenerationMode, budget: int, seed: int,
@@ -124,6 +130,7 @@ def _fuzz_mode(operation: Any, target: FuzzTarget, mode: GenerationMode, budget:
             before_case()
             # A destructive call used up the objects: name the fresh ones.
             case.path_parameters = {**(case.path_parameters or {}), **path_parameters()}
+        response = None
         try:
             response = _send(target, stats)(case)
             stats.by_status[response.status_code] = stats.by_status.get(response.status_code, 0) + 1
@@ -143,6 +150,8 @@ def _fuzz_mode(operation: Any, target: FuzzTarget, mode: GenerationMode, budget:
                 seed=seed,
                 request=curl_of(case, target.url, target.secrets),
                 detail=redact(str(error), target.secrets)[:4000],
+                response=response_excerpt(response, target.secrets),
+                selector=_selector(case),
             )
             failures.append(failure)
             raise failure from None

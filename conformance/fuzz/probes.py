@@ -32,14 +32,17 @@ def _json(response: Any) -> Any:
         return None
 
 
-def without_api_version(case: Any, send: Sender) -> tuple[Any, list[Finding]]:
+Outcome = tuple[Any, Any, list[Finding]]  # (probe case, its response, findings)
+
+
+def without_api_version(case: Any, send: Sender) -> Outcome:
     probe = case.derive(keep_auth=True)
     probe.query = {k: v for k, v in (probe.query or {}).items() if k != API_VERSION}
     response = send(probe)
-    return probe, check_api_version_rejected(response.status_code, _json(response), what="no api-version")
+    return probe, response, check_api_version_rejected(response.status_code, _json(response), what="no api-version")
 
 
-def unknown_id(case: Any, send: Sender) -> tuple[Any, list[Finding]] | None:
+def unknown_id(case: Any, send: Sender) -> Outcome | None:
     """The most specific id of the path replaced by one that names nothing: 404."""
     names = [n for n in (case.path_parameters or {}) if n in ID_PREFIXES]
     if not names:
@@ -48,10 +51,10 @@ def unknown_id(case: Any, send: Sender) -> tuple[Any, list[Finding]] | None:
     name = names[-1]
     probe.path_parameters = {**probe.path_parameters, name: f"{ID_PREFIXES[name]}_aoaicfuzz{uuid.uuid4().hex[:16]}"}
     response = send(probe)
-    return probe, check_not_found(response.status_code, _json(response), where=name)
+    return probe, response, check_not_found(response.status_code, _json(response), where=name)
 
 
-def filtered_prompt(case: Any, send: Sender, prompt: str, *, strict: bool) -> tuple[Any, list[Finding]] | None:
+def filtered_prompt(case: Any, send: Sender, prompt: str, *, strict: bool) -> Outcome | None:
     if case.operation.definition.raw.get("operationId") not in CHAT_OPERATIONS or not isinstance(case.body, dict):
         return None
     probe = case.derive(keep_auth=True)
@@ -59,4 +62,4 @@ def filtered_prompt(case: Any, send: Sender, prompt: str, *, strict: bool) -> tu
     for key in ("n", "tools", "tool_choice", "functions", "function_call", "response_format", "logit_bias"):
         probe.body.pop(key, None)  # keep the probe about the filter, not about tool or format rules
     response = send(probe)
-    return probe, check_content_filter_error(response.status_code, _json(response), strict=strict)
+    return probe, response, check_content_filter_error(response.status_code, _json(response), strict=strict)

@@ -33,10 +33,14 @@ _SECRET_HEADER = re.compile(r"(-H\s+'(?:api-key|authorization|ocp-apim-subscript
 class FuzzFailure(ConformanceError):
     """A generated request whose answer broke a check; `request` is its curl, `seed` reproduces it."""
 
-    def __init__(self, findings: list[Finding], *, operation: str, seed: int, request: str, detail: str) -> None:
+    def __init__(self, findings: list[Finding], *, operation: str, seed: int, request: str, detail: str,
+                 response: str = "", selector: str = "") -> None:
         self.seed = seed
         self.request = request
-        super().__init__(findings, f"{operation} (seed {seed}; reproduce: aoai-conformance run --fuzz --seed {seed})")
+        self.response = response
+        select = f" -k {selector}" if selector else ""
+        super().__init__(findings, f"{operation} (seed {seed}; reproduce: aoai-conformance run --fuzz -m fuzz "
+                                   f"--seed {seed}{select})")
         self.args = (f"{self.args[0]}\nrequest: {request}\n{detail}".rstrip(),)
 
 
@@ -71,6 +75,17 @@ def findings_of(error: BaseException) -> list[Finding]:
         message = getattr(leaf, "message", "") or str(leaf)
         findings.append(Finding(rule, f"{title}: {message}".strip()[:1500]))
     return findings or [Finding("fuzz.check", str(error)[:1500])]
+
+
+def response_excerpt(response: Any, secrets: Iterable[str], limit: int = 2000) -> str:
+    """`<status> <body start>` of a Schemathesis response, credentials removed."""
+    if response is None:
+        return ""
+    try:
+        body = bytes(response.content or b"")[:limit].decode("utf-8", errors="replace")
+    except Exception:  # an excerpt is a courtesy: never hide the real failure behind its own
+        body = ""
+    return redact(f"{response.status_code} {body}", secrets)
 
 
 def curl_of(case: Any, url: str, secrets: Iterable[str]) -> str:

@@ -17,6 +17,7 @@ from conformance.fuzz.driver import FuzzStats, fuzz_operation
 from conformance.fuzz.plugin import resolve
 from conformance.fuzz.report import FuzzFailure
 from conformance.fuzz.setup import Provisioner, destructive, needs_run
+from conformance.harness.shared import Budget
 from conformance.harness.tracker import Tracker
 from conformance.plugin import EXCHANGES_KEY, RECORDER_KEY, _settings
 from conformance.spec import SpecError
@@ -59,6 +60,7 @@ def test_fuzz(
     aoai_run_id: str,
     client: ConformanceClient,
     tracker: Tracker,
+    aoai_budget: Budget,
 ) -> None:
     options = options_for(request, aoai_settings, aoai_run_id)
     contract = document_for(options, api_version, aoai_settings.strict_reference)
@@ -84,8 +86,9 @@ def test_fuzz(
             stats=stats,
         )
     except FuzzFailure as failure:
-        record(request.node, request=failure.request[:REQUEST_EXCERPT])
+        record(request.node, request=failure.request[:REQUEST_EXCERPT], response=failure.response)
         raise
     finally:
+        aoai_budget.charge(requests=stats.cases)  # --max-requests counts generated requests too
         sent = len(request.node.stash.get(EXCHANGES_KEY, []))
         record(request.node, requests=sent + stats.cases)

@@ -22,6 +22,7 @@ from conformance.fuzz.common import document_for, options_for, record, schema_fo
 from conformance.fuzz.driver import REQUEST_TIMEOUT
 from conformance.fuzz.report import FuzzFailure, curl_of, findings_of, redact
 from conformance.fuzz.setup import API_VERSION
+from conformance.harness.shared import Budget
 from conformance.harness.tracker import Tracker
 from conformance.plugin import EXCHANGES_KEY
 
@@ -52,6 +53,7 @@ def test_stateful(
     aoai_run_id: str,
     client: ConformanceClient,
     tracker: Tracker,
+    aoai_budget: Budget,
 ) -> None:
     options = options_for(request, aoai_settings, aoai_run_id)
     contract = document_for(options, api_version, aoai_settings.strict_reference)
@@ -97,8 +99,10 @@ def test_stateful(
         curl = curl_of(last[0], target.url, target.secrets)[:8000] if last else ""
         record(request.node, request=curl)
         raise FuzzFailure(findings_of(error), operation=f"stateful {api_version}", seed=options.seed,
-                          request=curl, detail=redact(str(error), target.secrets)[:4000]) from None
+                          request=curl, detail=redact(str(error), target.secrets)[:4000],
+                          selector="test_stateful") from None
     finally:
+        aoai_budget.charge(requests=len(sent))  # --max-requests counts generated requests too
         called = sorted({str(case.operation.definition.raw.get("operationId", case.operation.label)) for case in sent})
         record(request.node, requests=len(request.node.stash.get(EXCHANGES_KEY, [])) + len(sent), operations=called)
 
