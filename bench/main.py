@@ -25,6 +25,9 @@ from bench.readme import update
 from bench.suite_bench import suite_figures
 
 SECTIONS = ("suite", "emulator", "prism", "streams", "memory", "fuzz")
+# figure group -> the section that produces it ("ratio" is derived after every run)
+SECTION_OF = {"suite": "suite", "cost": "suite", "emulator": "emulator", "emulator+httptools": "emulator",
+              "prism": "prism", "streams": "streams", "memory": "memory", "fuzz": "fuzz"}
 
 
 def _sections(quick: bool, bounds: Bounds) -> dict[str, Callable[[], list[Figure]]]:
@@ -52,17 +55,38 @@ def run(only: list[str], quick: bool, out: Path, readme: Path | None, command: s
             figures.append(missing(name, f"{name} section", "", "bench/run --only " + name,
                                    f"failed: {type(exc).__name__}: {str(exc)[:300]}"))
         print(f"bench: {name} done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
-    figures += ratios(figures)
+    finished_at = now_iso()
+    measured = {name: finished_at for name in only}
+    kept: list[Figure] = []
+    if set(only) != set(SECTIONS) and out.exists():
+        # a partial rerun refreshes its sections and keeps the others' figures (with their dates)
+        kept, earlier = _kept_figures(out, only)
+        measured = {**earlier, **measured}
+    figures = kept + figures
+    figures = [f for f in figures if f.group != "ratio"] + ratios(figures)
     results: dict[str, object] = {
-        "command": command, "started_at": started_at, "finished_at": now_iso(),
+        "command": command, "started_at": started_at, "finished_at": finished_at,
         "seconds": round(time.perf_counter() - started, 1), "quick": quick, "sections": only,
-        "machine": machine(), "figures": [f.as_json() for f in figures],
+        "sections_measured": measured, "machine": machine(), "figures": [f.as_json() for f in figures],
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if readme is not None:
         update(readme, results)
     return results
+
+
+def _kept_figures(out: Path, rerun: list[str]) -> tuple[list[Figure], dict[str, str]]:
+    try:
+        previous = json.loads(out.read_text(encoding="utf-8"))
+        figures = [Figure(**raw) for raw in previous["figures"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return [], {}  # unreadable or from an older layout: start afresh
+    if previous.get("quick"):
+        return [], {}
+    keep = [f for f in figures if SECTION_OF.get(f.group, f.group) not in rerun and f.group != "ratio"]
+    dates = previous.get("sections_measured") or dict.fromkeys(previous.get("sections", []), previous.get("finished_at", ""))
+    return keep, {k: v for k, v in dates.items() if k not in rerun}
 
 
 def main(argv: list[str]) -> int:

@@ -36,7 +36,7 @@ def _value(fig: dict[str, Any]) -> str:
 def _target(fig: dict[str, Any]) -> str:
     if not fig.get("target"):
         return ""
-    mark = {True: "met", False: "**missed**", None: "not measured"}[fig.get("met")]
+    mark = {True: "met", False: "**missed**", None: "not judged"}[fig.get("met")]
     return f"{fig['target']} ({mark})"
 
 
@@ -51,6 +51,9 @@ def render(results: dict[str, Any]) -> str:
         f"work ran at the same time, so absolute figures are noisy; ratios from one run are steadier).",
         "",
     ]
+    measured: dict[str, str] = results.get("sections_measured") or {}
+    if len(set(measured.values())) > 1:  # after a partial rerun, say when each section was measured
+        lines += ["Sections measured at: " + ", ".join(f"{k} {v}" for k, v in sorted(measured.items())) + ".", ""]
     figures: list[dict[str, Any]] = results["figures"]
     order = [g for g in GROUPS if any(f["group"] == g for f in figures)]
     order += sorted({f["group"] for f in figures} - set(order))

@@ -61,6 +61,7 @@ def _well_formed(results: dict[str, object]) -> list[dict[str, object]]:
     return figures
 
 
+@pytest.mark.slow
 def test_bench_run_quick_emulator_sections(tmp_path: Path) -> None:
     proc, results = _bench(tmp_path, "--only", "emulator,streams,memory,fuzz")
     figures = _well_formed(results)
@@ -80,6 +81,7 @@ def test_bench_run_quick_emulator_sections(tmp_path: Path) -> None:
     assert "bench: " in proc.stdout
 
 
+@pytest.mark.slow
 def test_bench_run_quick_suite_section(tmp_path: Path) -> None:
     _, results = _bench(tmp_path, "--only", "suite")
     figures = _well_formed(results)
@@ -166,3 +168,20 @@ def test_run_load_without_wrk_uses_loadgen_process(emulator: RunningEmulator) ->
                              prefer_wrk=False)
     assert result["generator"].startswith("bench/loadgen.py") and shown.startswith("python bench/loadgen.py")
     assert result["requests"] > 0 and result["errors"] == 0 and result["p50_ms"] <= result["p99_ms"]
+
+
+def test_partial_rerun_keeps_other_sections(tmp_path: Path) -> None:
+    from bench.main import _kept_figures
+
+    out = tmp_path / "results.json"
+    figures = [Figure("suite", "a: wall time", 1.0, "s", "c").as_json(),
+               Figure("cost", "a: requests", 9, "requests", "c").as_json(),
+               Figure("prism", "retrieve assistant: requests/s", 5.0, "req/s", "c").as_json(),
+               Figure("ratio", "r", 2.0, "x", "c").as_json()]
+    out.write_text(json.dumps({"quick": False, "figures": figures, "finished_at": "T1",
+                               "sections_measured": {"suite": "T0", "prism": "T1"}}))
+    kept, dates = _kept_figures(out, ["suite"])
+    assert [(f.group, f.name) for f in kept] == [("prism", "retrieve assistant: requests/s")]
+    assert dates == {"prism": "T1"}
+    out.write_text(json.dumps({"quick": True, "figures": figures}))
+    assert _kept_figures(out, ["suite"]) == ([], {})  # quick figures are never mixed into a real table
