@@ -294,3 +294,47 @@ def test_statuses_are_the_published_ones_plus_incomplete() -> None:
         # SERVICE-FACTS: the reference omits `incomplete`, yet runs end that way.
         assert RUN_STATUSES - published == {"incomplete"}, spec
         assert published <= RUN_STATUSES, spec
+
+
+# ---------------------------------------------------------------- back to queued (added by suite-cost)
+
+WEATHER_TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+
+
+def test_requeued_run_without_function_tool_is_a_transition_finding() -> None:
+    # the emulator's run_backwards fault: an in_progress run read again as queued, no tools at all
+    history = [make_run("queued"), make_run("in_progress"), make_run("queued", started_at=CREATED + 1)]
+    findings = errors(check_run_history(history))
+    assert "lifecycle.transition" in rules_of(findings)
+    assert any("no function tool" in f.message for f in findings)
+
+
+@pytest.mark.parametrize("tools", [[{"type": "file_search"}], [{"type": "code_interpreter"}]])
+def test_requeued_run_with_only_other_tools_is_a_finding(tools: list[dict[str, Any]]) -> None:
+    history = [make_run("in_progress", tools=tools), make_run("queued", started_at=CREATED + 1, tools=tools)]
+    assert "lifecycle.transition" in rules_of(check_run_history(history))
+
+
+def test_requeued_run_with_function_tool_may_have_missed_requires_action() -> None:
+    # in_progress -> (requires_action, unseen) -> queued: legal for a run that can call a function
+    history = [make_run("in_progress", tools=[WEATHER_TOOL]),
+               make_run("queued", started_at=CREATED + 1, tools=[WEATHER_TOOL])]
+    assert "lifecycle.transition" not in rules_of(check_run_history(history))
+
+
+def test_requeued_after_requires_action_is_legal_even_without_tools_listed() -> None:
+    history = [make_run("in_progress", tools=[WEATHER_TOOL]), make_run("requires_action", tools=[WEATHER_TOOL]),
+               make_run("queued", started_at=CREATED + 1, tools=[WEATHER_TOOL])]
+    assert rules_of(check_run_history(history)) == set()
+
+
+def test_requeued_run_without_tools_field_is_not_judged() -> None:
+    before, after = make_run("in_progress"), make_run("queued", started_at=CREATED + 1)
+    del before["tools"], after["tools"]
+    assert "lifecycle.transition" not in rules_of(check_run_history([before, after]))
+
+
+@given(st.sampled_from(sorted(ACTIVE_STATUSES - {"queued", "requires_action"})))
+def test_no_active_status_but_requires_action_leads_back_to_queued_without_tools(came_from: str) -> None:
+    history = [make_run(came_from), make_run("queued", started_at=CREATED + 1)]
+    assert "lifecycle.transition" in rules_of(check_run_history(history))

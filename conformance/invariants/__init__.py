@@ -4,6 +4,7 @@ Used by the hand-written suite, the Schemathesis checks and the offline traffic 
 function here does I/O; each takes parsed responses or events and returns `list[Finding]`.
 """
 
+from conformance.invariants.batches import check_batch_cancel, check_batch_counts
 from conformance.invariants.errors import (
     check_api_version_rejected,
     check_bad_request,
@@ -33,7 +34,10 @@ from conformance.invariants.objects import (
     check_roundtrip,
 )
 from conformance.invariants.pagination import (
+    check_filtered,
+    check_limit_rejected,
     check_list_envelope,
+    check_orders_reverse,
     check_page,
     check_same_page,
     check_walk,
@@ -60,6 +64,8 @@ __all__ = [
     "check_api_version_rejected",
     "check_assistant_content_filter_outcome",
     "check_bad_request",
+    "check_batch_cancel",
+    "check_batch_counts",
     "check_chat_annotations",
     "check_chat_stream",
     "check_content_filter_error",
@@ -67,11 +73,14 @@ __all__ = [
     "check_content_type",
     "check_deleted",
     "check_error_envelope",
+    "check_filtered",
     "check_gone",
+    "check_limit_rejected",
     "check_list_envelope",
     "check_modified",
     "check_not_found",
     "check_not_served",
+    "check_orders_reverse",
     "check_page",
     "check_roundtrip",
     "check_run",

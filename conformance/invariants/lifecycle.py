@@ -245,6 +245,7 @@ def check_run_history(snapshots: Sequence[Mapping[str, Any]], where: str = "") -
         resumed = resumed or (is_mapping(run) and run.get("status") == "requires_action")
     runs = [run for run in snapshots if is_mapping(run)]
     findings.extend(check_status_walk([run["status"] for run in runs if run.get("status") in RUN_STATUSES], where))
+    findings.extend(_check_requeued(runs, where))
     for index, (before, after) in enumerate(pairwise(runs), start=1):
         place = f"{where} poll {index}".strip()
         for key in STABLE_FIELDS:
@@ -259,6 +260,35 @@ def check_run_history(snapshots: Sequence[Mapping[str, Any]], where: str = "") -
         if ended and before.get("usage") != after.get("usage"):
             findings.append(Finding(R.LIFECYCLE_USAGE, f"run.usage changed from {show(before.get('usage'))} to "
                                     f"{show(after.get('usage'))} after the run ended", place))
+    return findings
+
+
+def _has_function_tool(run: Mapping[str, Any]) -> bool | None:
+    """Whether the run can call a function; None when the snapshot does not say (no `tools` list)."""
+    tools = run.get("tools")
+    if not is_list(tools):
+        return None
+    return any(is_mapping(tool) and tool.get("type") == "function" for tool in tools)
+
+
+def _check_requeued(runs: Sequence[Mapping[str, Any]], where: str) -> list[Finding]:
+    """Back to queued only through requires_action, which needs a function tool.
+
+    The status walk lets `in_progress -> queued` pass as a requires_action the polls may have
+    missed; a run whose snapshots list no function tool can never wait for tool outputs, so for
+    it the step back is illegal. Snapshots without a `tools` list are not judged."""
+    findings: list[Finding] = []
+    for index, (before, after) in enumerate(pairwise(runs), start=1):
+        came_from = before.get("status")
+        if after.get("status") != "queued" or came_from in ("queued", "requires_action") \
+                or came_from not in RUN_STATUSES or came_from in TERMINAL_STATUSES:
+            continue  # terminal -> queued is lifecycle.terminal_absorbing, reported by the walk
+        if _has_function_tool(before) is False and _has_function_tool(after) is False:
+            findings.append(Finding(
+                R.LIFECYCLE_TRANSITION,
+                f"poll {index}: run.status went from {show(came_from)} back to \"queued\", but the run has no "
+                "function tool, so it never waits in requires_action and cannot be queued again",
+                f"{where} poll {index}".strip()))
     return findings
 
 

@@ -63,6 +63,7 @@ CRUD_MODIFY_APPLIED: Final = "crud.modify_applied"
 CRUD_DELETE_ENVELOPE: Final = "crud.delete_envelope"
 CRUD_DELETED_GONE: Final = "crud.deleted_gone"
 CRUD_ROUNDTRIP: Final = "crud.roundtrip"
+CRUD_BATCH_CANCELLED: Final = "crud.batch_cancelled"  # added by suite-cost
 
 # schema (produced by conformance.spec, listed here so the catalogue is complete)
 SCHEMA_REQUEST: Final = "schema.request"
@@ -114,6 +115,8 @@ RULES: Final[dict[str, str]] = {
     CRUD_DELETE_ENVELOPE: "delete answers {id, object: <type>.deleted, deleted: true}",
     CRUD_DELETED_GONE: "a deleted object answers 404 afterwards",
     CRUD_ROUNDTRIP: "an object reads back as it was created",
+    CRUD_BATCH_CANCELLED: "a cancelled file batch answers cancelling or cancelled and settles cancelled, "
+                          "no file left in progress, its file counts adding up",
     SCHEMA_REQUEST: "the request conforms to the contract",
     SCHEMA_RESPONSE: "the response body conforms to the contract",
     SCHEMA_STATUS: "the response status is one the contract declares",

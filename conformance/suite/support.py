@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -16,6 +16,9 @@ from conformance.client import ConformanceClient
 from conformance.findings import ConformanceError, Finding, require
 from conformance.harness.tracker import Tracker
 from conformance.spec import Contract
+
+if TYPE_CHECKING:
+    from conformance.suite.conftest import Shared
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "incomplete", "expired"})
 
@@ -67,13 +70,15 @@ def poll_run(
     # the client's pace: quick on the emulator, gentle (fewer requests) on anything else
     delay = client.poll_interval if interval is None else interval
     while True:
+        # wait first: the caller holds the answer that made or moved the run, so an immediate read
+        # would mostly repeat it (one request per run saved on a live, request-budgeted target)
+        time.sleep(delay)
         run = expect(contract, "Get_Run", client.get(f"/threads/{thread_id}/runs/{run_id}"))
         snapshots.append(run)
         if run.get("status") in until:
             return snapshots
         if time.monotonic() > deadline:
             raise AssertionError(f"run {run_id} still {run.get('status')!r} after {timeout:.0f} s of polling")
-        time.sleep(delay)
         delay = min(delay * 1.5, max(1.0, delay))
 
 
@@ -120,11 +125,17 @@ def settle(client: ConformanceClient, contract: Contract, run: dict[str, Any], *
     return [run, *polled, again]
 
 
-def tool_run(client: ConformanceClient, contract: Contract, tracker: Tracker) -> list[dict[str, Any]]:
-    """Snapshots of a run stopped in requires_action by a forced function call (it stays active)."""
+def tool_run(client: ConformanceClient, contract: Contract, tracker: Tracker,
+             shared: Shared | None = None) -> list[dict[str, Any]]:
+    """Snapshots of a run stopped in requires_action by a forced function call (it stays active).
+
+    With `shared`, the weather assistant is made once per module and api-version (it is only read)."""
     from conformance.invariants.lifecycle import check_run_history
 
-    assistant = tracker.assistant(instructions="Use the weather tool.", tools=[WEATHER_TOOL])
+    def make(owner: Tracker) -> dict[str, Any]:
+        return owner.assistant(instructions="Use the weather tool.", tools=[WEATHER_TOOL])
+
+    assistant = make(tracker) if shared is None else shared.once("weather assistant", make)
     thread = tracker.thread(messages=[{"role": "user", "content": "What is the weather in Paris?"}])
     body = {"assistant_id": assistant["id"], "tool_choice": FORCE_WEATHER}
     run = expect(contract, "Create_Run", client.post(f"/threads/{thread['id']}/runs", json=body))
@@ -135,3 +146,8 @@ def tool_run(client: ConformanceClient, contract: Contract, tracker: Tracker) ->
         raise AssertionError(f"a run with a forced function call ended {snapshots[-1]['status']!r} "
                              "instead of waiting in requires_action")
     return snapshots
+
+
+def brief_assistant(shared: Shared) -> dict[str, Any]:
+    """The module's "Answer briefly." assistant for this api-version: runs only read it (issue 8: cost)."""
+    return shared.once("brief assistant", lambda tracker: tracker.assistant(instructions="Answer briefly."))

@@ -61,6 +61,7 @@ def test_assistant_modify_applies_changes(client: ConformanceClient, contract: C
     require(check_roundtrip(modified, read, where="read after modify"), "the modification persists")
 
 
+@pytest.mark.smoke
 @pytest.mark.operation("Delete_Assistant")
 def test_assistant_delete_envelope_then_gone(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
     _, created = _new(client, contract, tracker)

@@ -48,6 +48,7 @@ def _audio() -> dict[str, Any]:
     return {"files": {"file": ("silence.wav", _silence_wav(), "audio/wav")}, "data": {"response_format": "json"}}
 
 
+@pytest.mark.smoke
 @pytest.mark.operation("ChatCompletions_Create")
 def test_chat_completion_answers_contract_valid_with_annotations(client: ConformanceClient, contract: Contract,
                                                                   aoai_settings: TargetSettings) -> None:

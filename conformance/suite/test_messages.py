@@ -42,6 +42,7 @@ def test_message_create_echoes_request(client: ConformanceClient, contract: Cont
     require(check_roundtrip(expected, created), "Create_Message echoes the request")
 
 
+@pytest.mark.smoke
 @pytest.mark.operation("Get_Message")
 def test_message_retrieve_roundtrip(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
     thread = tracker.thread()

@@ -13,20 +13,25 @@ from conformance.invariants.errors import check_not_found
 from conformance.invariants.lifecycle import check_run_history, check_steps
 from conformance.spec import Contract
 from conformance.suite import support
+from conformance.suite.conftest import Shared
 
 pytestmark = [pytest.mark.lifecycle]
 
 
-def _finished_run(client: ConformanceClient, contract: Contract, tracker: Tracker) -> dict[str, Any]:
-    assistant = tracker.assistant(instructions="Answer briefly.")
-    thread = tracker.thread(messages=[{"role": "user", "content": "Say hello in five words."}])
-    body = {"assistant_id": assistant["id"]}
-    run = support.expect(contract, "Create_Run", client.post(f"/threads/{thread['id']}/runs", json=body))
-    history = support.settle(client, contract, run)
-    require(check_run_history(history), f"run {run['id']}")
-    final: dict[str, Any] = history[-1]
-    assert final["status"] == "completed", f"the run ended {final['status']!r}, expected 'completed'"
-    return final
+def _finished_run(client: ConformanceClient, contract: Contract, shared: Shared) -> dict[str, Any]:
+    """One completed run per module and api-version: the tests below only read it (issue 8: cost)."""
+    def make(tracker: Tracker) -> dict[str, Any]:
+        assistant = tracker.assistant(instructions="Answer briefly.")
+        thread = tracker.thread(messages=[{"role": "user", "content": "Say hello in five words."}])
+        body = {"assistant_id": assistant["id"]}
+        run = support.expect(contract, "Create_Run", client.post(f"/threads/{thread['id']}/runs", json=body))
+        history = support.settle(client, contract, run)
+        require(check_run_history(history), f"run {run['id']}")
+        final: dict[str, Any] = history[-1]
+        assert final["status"] == "completed", f"the run ended {final['status']!r}, expected 'completed'"
+        return final
+
+    return shared.once("finished run", make)
 
 
 def _steps(client: ConformanceClient, contract: Contract, run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -39,9 +44,9 @@ def _steps(client: ConformanceClient, contract: Contract, run: dict[str, Any]) -
 @pytest.mark.expensive
 @pytest.mark.operation("List_Run_Steps")
 def test_run_steps_agree_with_run_and_messages(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, shared: Shared
 ) -> None:
-    run = _finished_run(client, contract, tracker)
+    run = _finished_run(client, contract, shared)
     steps = _steps(client, contract, run)
     assert steps, "a completed run that answered lists no steps"
     messages = support.expect(contract, "List_Messages",
@@ -56,8 +61,8 @@ def test_run_steps_agree_with_run_and_messages(
 
 @pytest.mark.expensive
 @pytest.mark.operation("Get_Run_Step")
-def test_run_step_get_matches_listed_step(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    run = _finished_run(client, contract, tracker)
+def test_run_step_get_matches_listed_step(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    run = _finished_run(client, contract, shared)
     steps = _steps(client, contract, run)
     assert steps, "a completed run that answered lists no steps"
     for listed in steps:
@@ -71,9 +76,9 @@ def test_run_step_get_matches_listed_step(client: ConformanceClient, contract: C
 @pytest.mark.expensive
 @pytest.mark.operation("Get_Run_Step")
 def test_run_step_get_through_other_run_is_not_found(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, shared: Shared
 ) -> None:
-    run = _finished_run(client, contract, tracker)
+    run = _finished_run(client, contract, shared)
     step = _steps(client, contract, run)[0]
     response = client.get(f"/threads/{run['thread_id']}/runs/run_not_this_one/steps/{step['id']}")
     body = support.expect(contract, "Get_Run_Step", response, status=404)

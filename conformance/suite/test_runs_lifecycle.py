@@ -19,6 +19,7 @@ from conformance.invariants.errors import check_error_envelope, check_not_found
 from conformance.invariants.lifecycle import check_run_history
 from conformance.spec import Contract
 from conformance.suite import support
+from conformance.suite.conftest import Shared
 
 pytestmark = [pytest.mark.lifecycle]
 
@@ -37,22 +38,24 @@ def _create_run(client: ConformanceClient, contract: Contract, thread_id: str, *
 @pytest.mark.expensive
 @pytest.mark.operation("Create_Run")
 def test_run_polled_to_completion_is_a_legal_walk(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+    assistant = support.brief_assistant(shared)
     thread = _thread_with_question(tracker)
     run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"])
     assert run["status"] == "queued", f"a new run answered status {run['status']!r}, expected 'queued'"
-    # Short poll interval: every state the run passes through gets read more than once.
-    history = support.settle(client, contract, run, interval=0.01)
+    # A fifth of the target's poll pace: every state the run passes through gets read more than once
+    # (0.01 s on the embedded emulator; 0.1 s, growing, where a run takes seconds and requests cost).
+    history = support.settle(client, contract, run, interval=client.poll_interval / 5)
     require(check_run_history(history), f"run {run['id']} polled to the end")
     assert history[-1]["status"] == "completed", f"the run ended {history[-1]['status']!r}, expected 'completed'"
 
 
+@pytest.mark.smoke
 @pytest.mark.expensive
 @pytest.mark.operation("Create_Thread_And_Run")
-def test_run_create_thread_and_run_completes(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+def test_run_create_thread_and_run_completes(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared) -> None:
+    assistant = support.brief_assistant(shared)
     body = {
         "assistant_id": assistant["id"],
         "thread": {"messages": [{"role": "user", "content": QUESTION}], "metadata": tracker.metadata},
@@ -90,9 +93,9 @@ def test_run_cancel_active_ends_cancelled(client: ConformanceClient, contract: C
 
 @pytest.mark.operation("Cancel_Run")
 def test_run_cancel_requires_action_ends_cancelled(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    waiting = support.tool_run(client, contract, tracker)
+    waiting = support.tool_run(client, contract, tracker, shared)
     run = waiting[-1]
     cancelling = support.expect(contract, "Cancel_Run", client.post(f"/threads/{run['thread_id']}/runs/{run['id']}/cancel"))
     assert cancelling["status"] in ("cancelling", "cancelled"), (
@@ -105,8 +108,8 @@ def test_run_cancel_requires_action_ends_cancelled(
 
 @pytest.mark.expensive
 @pytest.mark.operation("Cancel_Run")
-def test_run_cancel_finished_is_rejected(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+def test_run_cancel_finished_is_rejected(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared) -> None:
+    assistant = support.brief_assistant(shared)
     thread = _thread_with_question(tracker)
     run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"])
     history = support.settle(client, contract, run)
@@ -119,9 +122,9 @@ def test_run_cancel_finished_is_rejected(client: ConformanceClient, contract: Co
 
 @pytest.mark.operation("Create_Run")
 def test_run_create_while_run_active_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    run = support.tool_run(client, contract, tracker)[-1]
+    run = support.tool_run(client, contract, tracker, shared)[-1]
     response = client.post(f"/threads/{run['thread_id']}/runs", json={"assistant_id": run["assistant_id"]})
     body = support.expect(contract, "Create_Run", response, status=400)
     require(check_error_envelope(response.status_code, body), "a second run on a thread with an active run")
@@ -129,9 +132,9 @@ def test_run_create_while_run_active_is_rejected(
 
 @pytest.mark.operation("Create_Message")
 def test_message_create_while_run_active_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    run = support.tool_run(client, contract, tracker)[-1]
+    run = support.tool_run(client, contract, tracker, shared)[-1]
     response = client.post(f"/threads/{run['thread_id']}/messages", json={"role": "user", "content": "One more thing."})
     body = support.expect(contract, "Create_Message", response, status=400)
     require(check_error_envelope(response.status_code, body), "a message on a thread with an active run")
@@ -140,9 +143,9 @@ def test_message_create_while_run_active_is_rejected(
 @pytest.mark.expensive
 @pytest.mark.operation("Get_Run")
 def test_run_get_through_other_thread_is_not_found(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+    assistant = support.brief_assistant(shared)
     thread = _thread_with_question(tracker)
     other = tracker.thread()
     run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"])
@@ -173,8 +176,8 @@ def _echo_findings(sent: dict[str, Any], run: dict[str, Any], label: str) -> lis
 
 @pytest.mark.expensive
 @pytest.mark.operation("Create_Run")
-def test_run_reflects_request_settings(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+def test_run_reflects_request_settings(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared) -> None:
+    assistant = support.brief_assistant(shared)
     thread = _thread_with_question(tracker)
     # Only what this api-version's contract has on both the request and the run object.
     schemas = contract.document["components"]["schemas"]
@@ -191,9 +194,9 @@ def test_run_reflects_request_settings(client: ConformanceClient, contract: Cont
 @pytest.mark.expensive
 @pytest.mark.operation("Create_Run")
 def test_run_additional_messages_join_the_thread(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+    assistant = support.brief_assistant(shared)
     thread = _thread_with_question(tracker)
     extra = f"Also name a colour. ({tracker.name('extra')})"
     run = _create_run(
@@ -232,8 +235,8 @@ def test_run_max_completion_tokens_bounds_the_answer(
 
 @pytest.mark.emulator_only("the run-failure trigger phrase")
 @pytest.mark.operation("Create_Run")
-def test_run_failed_carries_last_error(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+def test_run_failed_carries_last_error(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared) -> None:
+    assistant = support.brief_assistant(shared)
     thread = _thread_with_question(tracker, f"Hello {triggers.RUN_FAILED}")
     run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"])
     history = support.settle(client, contract, run)
@@ -243,8 +246,8 @@ def test_run_failed_carries_last_error(client: ConformanceClient, contract: Cont
 
 @pytest.mark.emulator_only("the run-expiry trigger phrase")
 @pytest.mark.operation("Create_Run")
-def test_run_expired_is_terminal(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+def test_run_expired_is_terminal(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared) -> None:
+    assistant = support.brief_assistant(shared)
     thread = _thread_with_question(tracker, f"Hello {triggers.RUN_EXPIRED}")
     run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"])
     history = support.settle(client, contract, run)

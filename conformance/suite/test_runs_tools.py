@@ -18,6 +18,7 @@ from conformance.invariants.errors import check_error_envelope
 from conformance.invariants.lifecycle import check_run_history, check_steps
 from conformance.spec import Contract
 from conformance.suite import support
+from conformance.suite.conftest import Shared
 
 pytestmark = [pytest.mark.lifecycle]
 
@@ -36,9 +37,9 @@ def _answers(run: dict[str, Any]) -> list[dict[str, Any]]:
 @pytest.mark.expensive
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
 def test_run_requires_action_then_submitted_outputs_complete(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    waiting = support.tool_run(client, contract, tracker)
+    waiting = support.tool_run(client, contract, tracker, shared)
     run = waiting[-1]
     calls = support.tool_calls(run)
     names = [call.get("function", {}).get("name") for call in calls]
@@ -57,9 +58,9 @@ def test_run_requires_action_then_submitted_outputs_complete(
 
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
 def test_run_submit_unknown_tool_call_id_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    run = support.tool_run(client, contract, tracker)[-1]
+    run = support.tool_run(client, contract, tracker, shared)[-1]
     response = _submit(client, run, [{"tool_call_id": "call_not_asked_for", "output": WEATHER}])
     body = support.expect(contract, "Submit_Tool_Outputs_To_Run", response, status=400)
     require(check_error_envelope(response.status_code, body), "tool output for a call the run did not make")
@@ -69,9 +70,9 @@ def test_run_submit_unknown_tool_call_id_is_rejected(
 
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
 def test_run_submit_missing_output_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    run = support.tool_run(client, contract, tracker)[-1]
+    run = support.tool_run(client, contract, tracker, shared)[-1]
     response = _submit(client, run, [])
     body = support.expect(contract, "Submit_Tool_Outputs_To_Run", response, status=400)
     require(check_error_envelope(response.status_code, body), "no output for the run's tool call")
@@ -80,9 +81,9 @@ def test_run_submit_missing_output_is_rejected(
 @pytest.mark.expensive
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
 def test_run_submit_when_not_waiting_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    waiting = support.tool_run(client, contract, tracker)
+    waiting = support.tool_run(client, contract, tracker, shared)
     run = waiting[-1]
     answers = _answers(run)
     support.expect(contract, "Submit_Tool_Outputs_To_Run", _submit(client, run, answers))

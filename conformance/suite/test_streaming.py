@@ -62,6 +62,7 @@ def _final(events: list[SseEvent]) -> dict[str, Any]:
     return run
 
 
+@pytest.mark.smoke
 @pytest.mark.expensive
 @pytest.mark.operation("Create_Run")
 def test_run_stream_follows_the_event_grammar(

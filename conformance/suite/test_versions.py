@@ -20,6 +20,7 @@ from conformance.harness.tracker import Tracker
 from conformance.invariants.errors import check_bad_request
 from conformance.invariants.objects import check_roundtrip
 from conformance.spec import Contract
+from conformance.suite.conftest import Shared
 from conformance.suite.resources import body_of, create, file_ids, get_page
 from conformance.suite.support import expect
 from conformance.versions import at_least
@@ -85,11 +86,12 @@ def test_file_batch_chunking_strategy_reported_on_files(client: ConformanceClien
     {"max_chunk_size_tokens": 400},
 ], ids=["chunk_below_100", "chunk_above_4096", "overlap_missing"])
 def test_vector_store_file_invalid_chunking_rejected(client: ConformanceClient, contract: Contract,
-                                                     tracker: Tracker, aoai_settings: TargetSettings,
+                                                     shared: Shared, aoai_settings: TargetSettings,
                                                      static: dict[str, int]) -> None:
-    store = tracker.vector_store()
-    file_id = file_ids(client, tracker, aoai_settings, 1)[0]
-    response = client.post(f"/vector_stores/{store['id']}/files",
+    # one store and file for the three cases (a conforming target adds nothing to it; issue 8: cost)
+    store_id, file_id = shared.once("store and file", lambda owner: (
+        str(owner.vector_store()["id"]), file_ids(client, owner, aoai_settings, 1)[0]))
+    response = client.post(f"/vector_stores/{store_id}/files",
                            json={"file_id": file_id, "chunking_strategy": {"type": "static", "static": static}})
     require(check_bad_request(response.status_code, body_of(response), what=f"static chunking {static}"),
             "Create_Vector_Store_File with an invalid chunking strategy")
