@@ -1,0 +1,87 @@
+"""The suite's request and token budget (issue 8), measured "live-like" against the emulator.
+
+The suite runs in a child pytest as `--target url` against an emulator whose runs move at the
+slow pace (0.5 s per phase), so the client polls at the live pace (0.5 s, growing) rather than the
+embedded emulator's quick one, and the counts are what a live run would spend on the same
+answers. This is the one place a budget is asserted: it counts requests and tokens from the
+run's `run.json`; it never times anything.
+
+Known gap: on a real resource `file_ids` uploads each file (one request per file), where the
+emulator behind `--target url` answers the first upload 404 and synthetic ids are used, so a
+live run spends a few more requests than measured here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.emulator.server import RunningEmulator, start_in_thread
+from conformance.emulator.settings import DEFAULT_API_KEY, EmulatorSettings
+from conformance.results import RESULTS_FILE, RUN_FILE, read_records, read_run_info
+from conformance.versions import DEFAULT_API_VERSION
+
+pytestmark = [pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE_INI = ROOT / "conformance" / "suite" / "suite.ini"
+MAX_REQUESTS = 400
+MAX_TOKENS = 30_000
+SMOKE_MAX_REQUESTS = 40
+CHILD_TIMEOUT = 600.0
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    running = start_in_thread(EmulatorSettings(run_pace=0.5))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _measure(emulator: RunningEmulator, report_dir: Path, *extra: str) -> tuple[int, int, Counter[str], str]:
+    """(requests, tokens, requests per module, output tail) of one suite run for one api-version."""
+    command = [
+        sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-c", str(SUITE_INI),
+        "--target", "url", "--base-url", emulator.url, "--api-key", DEFAULT_API_KEY,
+        "--api-version", DEFAULT_API_VERSION, "--report-dir", str(report_dir), "-n", "2", "-q", "-p", "no:randomly",
+        *extra,
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False)
+    tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+    assert done.returncode == 0, f"the suite did not pass against the emulator (exit {done.returncode}):\n{tail}"
+    info = read_run_info(report_dir / RUN_FILE)
+    per_module: Counter[str] = Counter()
+    for record in read_records(report_dir / RESULTS_FILE):
+        per_module[record.id.split("::")[0]] += record.requests
+    # run.json is the sum of the records: a figure that does not add up would make the budget meaningless
+    assert info.requests == sum(per_module.values()), (info.requests, per_module)
+    return info.requests, info.tokens, per_module, tail
+
+
+def _show(per_module: Counter[str]) -> str:
+    return ", ".join(f"{module} {count}" for module, count in per_module.most_common())
+
+
+@pytest.mark.xfail(reason="issue 8 open: the full suite spends ~490 requests live-like, over the 400 budget",
+                   strict=True)
+def test_full_suite_within_request_and_token_budget(emulator: RunningEmulator, tmp_path: Path) -> None:
+    requests, tokens, per_module, _ = _measure(emulator, tmp_path)
+    assert tokens < MAX_TOKENS, f"{tokens} tokens, budget {MAX_TOKENS}"
+    assert requests < MAX_REQUESTS, f"{requests} requests, budget {MAX_REQUESTS}: {_show(per_module)}"
+
+
+def test_smoke_profile_is_small_and_touches_each_area(emulator: RunningEmulator, tmp_path: Path) -> None:
+    requests, tokens, per_module, tail = _measure(emulator, tmp_path, "--profile", "smoke")
+    assert requests < SMOKE_MAX_REQUESTS, f"smoke profile: {requests} requests: {_show(per_module)}"
+    assert tokens < MAX_TOKENS
+    areas = {record.area for record in read_records(tmp_path / RESULTS_FILE) if record.outcome == "passed"}
+    # auth/api-version errors, CRUD, a run, a walk, a stream, a chat completion
+    missing = {"errors", "crud", "lifecycle", "pagination", "streaming", "inference"} - areas
+    assert not missing, f"the smoke profile passed no test of {sorted(missing)}:\n{tail}"
