@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import signal
+import time
 import uuid
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
@@ -264,13 +265,14 @@ def _aoai_transport(request: pytest.FixtureRequest, aoai_run_id: str, aoai_budge
     rps, concurrency = config.getoption("max_rps"), config.getoption("max_concurrency")
     offline = _settings(config).kind == "replay"
     if offline:
-        from conformance.cassettes.tape import offline_transport
+        from conformance.cassettes.tape import no_wait, offline_transport
     transport = ResilientTransport(
         offline_transport() if offline else httpx.HTTPTransport(retries=0),
         RetryPolicy(attempts=max(1, config.getoption("retries"))),
         pacer=Pacer(folder, rps) if rps else None,
         cap=ConcurrencyCap(folder, concurrency) if concurrency else None,
         budget=None if offline else aoai_budget,  # replay spends nothing; skip the shared budget file
+        sleep=no_wait if offline else time.sleep,  # replay: recorded retries were waited for when recording
     )
     yield transport
     transport.close()

@@ -92,6 +92,10 @@ def cassette(path: Path, provenance: Provenance, *, record: bool, secrets: Secre
         dump_cassette(path, provenance, [])
 
 
+def no_wait(seconds: float) -> None:
+    """Replay's sleep: every wait (retry-after, backoff) already happened when the answers were recorded."""
+
+
 class ReplayMiss(AssertionError):
     """The test sent a request its cassette does not hold (the suite changed since the recording)."""
 
