@@ -36,7 +36,7 @@ OPERATIONS: dict[str, str] = {
 }
 PARALLEL = 3
 SEED = 7
-BUDGET = 2
+BUDGET = 4  # few operations per child (see OPERATIONS), so a budget that finds each fault is cheap
 
 
 class FaultRuns:

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from conformance.findings import errors
@@ -116,6 +117,7 @@ def _fuzz_mode(operation: Any, target: FuzzTarget, mode: GenerationMode, budget:
     strategy = operation.as_strategy(
         generation_mode=mode,
         query={API_VERSION: target.api_version},
+        headers=dict(target.headers),  # credentials are injected, never generated
         path_parameters=path_parameters(),
     )
     failures: list[FuzzFailure] = []
@@ -158,6 +160,11 @@ def _fuzz_mode(operation: Any, target: FuzzTarget, mode: GenerationMode, budget:
 
     try:
         run()
+    except Unsatisfiable:
+        # Everything this operation takes is injected (path ids, api-version, credentials) and it has
+        # no body or free query: there is no negative data to draw.
+        if mode != GenerationMode.NEGATIVE:
+            raise
     except FuzzFailure:
         raise failures[-1] from None
     except BaseException as error:
