@@ -115,8 +115,9 @@ class _NoNetwork(httpx.HTTPTransport):
                 exc, "reason", "") == "already_played" else "is not in it"
             raise ReplayMiss(
                 f"replay: {request.method} {request.url.path}?{request.url.query.decode()} {reason} "
-                f"({cassette_file}): the test no longer sends what was recorded; re-record it with "
-                "`aoai-conformance record`"
+                f"({cassette_file}): the test no longer sends what was recorded (re-record it with "
+                "`aoai-conformance record`), or it makes a set its module shares, recorded by an earlier "
+                "test (replay the whole module: no -k, and -n only with --dist loadfile)"
             ) from None
         return response
 
