@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--auth", choices=("key", "entra", "none"), default=None)
     parser.add_argument("--targets-file", default=None)
     parser.add_argument("--expectations", default=None, help="known-deviations TOML for this target")
+    parser.add_argument("--cassette-dir", default=None, help="cassettes for --target replay (default ./cassettes)")
     parser.add_argument("--strict-reference", action="store_true")
     parser.add_argument("-k", dest="keyword", default=None, help="pytest -k selection")
     parser.add_argument("-m", dest="markexpr", default=None, help="pytest -m selection (areas, expensive, ...)")
@@ -66,6 +67,7 @@ def pytest_args(options: argparse.Namespace, extra: list[str]) -> list[str]:
     for flag, value in (("--target", options.target), ("--base-url", options.base_url),
                         ("--api-key", options.api_key), ("--auth", options.auth),
                         ("--targets-file", options.targets_file), ("--expectations", options.expectations),
+                        ("--cassette-dir", options.cassette_dir),
                         ("-k", options.keyword), ("-m", options.markexpr), ("-n", options.workers),
                         ("--profile", options.profile), ("--max-requests", options.max_requests),
                         ("--max-tokens", options.max_tokens), ("--max-rps", options.max_rps),
