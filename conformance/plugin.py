@@ -103,7 +103,16 @@ def pytest_configure(config: pytest.Config) -> None:
     check_fuzz_options(config)  # --fuzz-budget / --seed / --spec: usage errors before collection
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "aoai-conformance-xdist")
+        if getattr(config.option, "dist", "no") == "load" and _runs_conformance(config):
+            # a module's tests share tagged object sets: one worker per module creates them once
+            # (fewer requests on a live resource) and replays them in recorded order
+            config.option.dist = "loadfile"
     _terminate_on_sigterm()
+
+
+def _runs_conformance(config: pytest.Config) -> bool:
+    return any(str(arg).startswith(("conformance.suite", "conformance.fuzz")) or "conformance/suite" in str(arg)
+               or "conformance/fuzz" in str(arg) for arg in config.args)
 
 
 def _terminate_on_sigterm() -> None:
