@@ -24,6 +24,7 @@ from conformance.config import TargetSettings
 from conformance.emulator.settings import DEFAULT_API_KEY
 from conformance.fuzz.common import schema_for, target_for
 from conformance.fuzz.driver import FuzzStats, fuzz_operation
+from conformance.fuzz.plugin import EMULATOR_BUDGET
 from conformance.fuzz.report import FuzzFailure
 from conformance.fuzz.setup import Provisioner, destructive
 from conformance.harness.target import start_emulator
@@ -35,7 +36,8 @@ from conformance.versions import DEFAULT_API_VERSION
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="budget 2, 20 s cap")
-    parser.add_argument("--budget", type=int, default=6, help="cases per operation and mode (default 6)")
+    parser.add_argument("--budget", type=int, default=EMULATOR_BUDGET,
+                        help=f"cases per operation and mode (default {EMULATOR_BUDGET}, as `run --fuzz`)")
     parser.add_argument("--api-version", default=DEFAULT_API_VERSION)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-seconds", type=float, default=120.0)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance.config import TARGET_KINDS
+from conformance.fuzz.plugin import EMULATOR_BUDGET, LIVE_BUDGET
 from conformance.report import ReportInputError, build_report
 
 
@@ -48,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz = parser.add_argument_group("fuzzing (conformance.fuzz, Schemathesis)")
     fuzz.add_argument("--fuzz", action="store_true", help="also fuzz every operation of the contract")
     fuzz.add_argument("--fuzz-budget", type=int, default=None, metavar="N",
-                      help="generated cases per operation and mode (default 6 on the emulator, 2 elsewhere)")
+                      help=f"generated cases per operation and mode (default {EMULATOR_BUDGET} on the emulator, "
+                           f"{LIVE_BUDGET} elsewhere)")
     fuzz.add_argument("--allow-expensive", action="store_true",
                       help="fuzz operations that spend tokens or create runs on a live target")
     fuzz.add_argument("--seed", type=int, default=None, metavar="N", help="fuzzing seed (reproduces a failure)")

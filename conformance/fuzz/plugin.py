@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-EMULATOR_BUDGET = 6  # examples per operation and generation mode: both versions fuzz in well under 3 min
+EMULATOR_BUDGET = 15  # cases per operation and mode: both versions (+ stateful) fuzz in about a minute
 LIVE_BUDGET = 2
 MAX_BUDGET = 1000
 FUZZ_OPTIONS_KEY = pytest.StashKey["FuzzOptions"]()
