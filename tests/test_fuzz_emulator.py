@@ -67,3 +67,15 @@ def test_fuzz_test_ids_name_their_operations() -> None:
     expected = {op.operation_id for version in API_VERSIONS for op in load_contract(version).operations}
     assert names == expected, run.tail()
     assert len(ids) == len(set(ids)) == sum(len(load_contract(v).operations) for v in API_VERSIONS)
+
+
+@pytest.mark.parametrize("path", ["/threads/%1A/runs/a%0Ab/cancel", "/assistants/x%0Ay", "/no/such%0Aroute"])
+def test_paths_starlette_cannot_route_get_the_service_404_envelope(path: str) -> None:
+    # Found by the stateful fuzzer: a decoded newline in a path id fell through to Starlette's text/plain 404.
+    from conformance.emulator.testing import EmulatorApi
+    from conformance.invariants import check_error_envelope
+
+    response = EmulatorApi.create().raw("POST" if path.endswith("cancel") else "GET", path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json")
+    assert not check_error_envelope(404, response.json())
