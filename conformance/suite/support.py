@@ -14,7 +14,7 @@ import httpx
 
 from conformance.client import ConformanceClient
 from conformance.findings import ConformanceError, Finding, require
-from conformance.harness.tracker import Tracker
+from conformance.harness.tracker import SetupFailed, Tracker
 from conformance.spec import Contract
 
 if TYPE_CHECKING:
@@ -151,3 +151,24 @@ def tool_run(client: ConformanceClient, contract: Contract, tracker: Tracker,
 def brief_assistant(shared: Shared) -> dict[str, Any]:
     """The module's "Answer briefly." assistant for this api-version: runs only read it (issue 8: cost)."""
     return shared.once("brief assistant", lambda tracker: tracker.assistant(instructions="Answer briefly."))
+
+
+def streamed_run(client: ConformanceClient, contract: Contract, thread_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A run made with `stream: true` and read to its end: one request for a finished run, where a
+    polled one takes several. For setup only; the stream itself is judged in `test_streaming`."""
+    from conformance.invariants.sse import parse_sse
+    from conformance.invariants.streams import final_run
+
+    status, _, raw = read_stream(client, f"/threads/{thread_id}/runs", {**body, "stream": True})
+    if status != 200:
+        raise SetupFailed(f"a streamed run on thread {thread_id} answered {status}: {raw[:300]!r}")
+    run = final_run(parse_sse(raw)[0])
+    if run is None:
+        raise SetupFailed(f"the streamed run on thread {thread_id} carried no run object")
+    return run
+
+
+def waiting_run(client: ConformanceClient, contract: Contract, shared: Shared) -> dict[str, Any]:
+    """A run waiting in requires_action, shared by the module's tests whose requests it must refuse
+    (a conforming target leaves it waiting); a test that moves it makes its own with `tool_run`."""
+    return shared.once("waiting run", lambda owner: tool_run(client, contract, owner, shared)[-1])

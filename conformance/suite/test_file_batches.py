@@ -14,6 +14,7 @@ from conformance.harness.tracker import Tracker
 from conformance.invariants.batches import check_batch_cancel
 from conformance.invariants.objects import check_roundtrip
 from conformance.spec import Contract
+from conformance.suite.conftest import Shared
 from conformance.suite.resources import create, file_ids
 from conformance.suite.support import expect
 
@@ -32,19 +33,25 @@ def _batch(client: ConformanceClient, contract: Contract, tracker: Tracker, sett
     return str(store["id"]), files, batch
 
 
+def _shared_batch(client: ConformanceClient, contract: Contract, shared: Shared,
+                  settings: TargetSettings) -> tuple[str, list[str], dict[str, Any]]:
+    """One batch (and its create answer) for the tests that only read it (issue 8: cost)."""
+    return shared.once("batch", lambda owner: _batch(client, contract, owner, settings, 3))
+
+
 @pytest.mark.operation("Create_Vector_Store_File_Batch")
-def test_file_batch_create_counts_files(client: ConformanceClient, contract: Contract, tracker: Tracker,
+def test_file_batch_create_counts_files(client: ConformanceClient, contract: Contract, shared: Shared,
                                         aoai_settings: TargetSettings) -> None:
-    store_id, files, batch = _batch(client, contract, tracker, aoai_settings, 3)
+    store_id, files, batch = _shared_batch(client, contract, shared, aoai_settings)
     expected = {"object": "vector_store.files_batch", "vector_store_id": store_id,
                 "file_counts": {"total": len(files)}}
     require(check_roundtrip(expected, batch), "Create_Vector_Store_File_Batch answers the batch of the files sent")
 
 
 @pytest.mark.operation("Get_Vector_Store_File_Batch")
-def test_file_batch_retrieve_roundtrip(client: ConformanceClient, contract: Contract, tracker: Tracker,
+def test_file_batch_retrieve_roundtrip(client: ConformanceClient, contract: Contract, shared: Shared,
                                        aoai_settings: TargetSettings) -> None:
-    store_id, files, batch = _batch(client, contract, tracker, aoai_settings)
+    store_id, files, batch = _shared_batch(client, contract, shared, aoai_settings)
     read = expect(contract, "Get_Vector_Store_File_Batch",
                   client.get(f"/vector_stores/{store_id}/file_batches/{batch['id']}"))
     stable = {key: batch[key] for key in STABLE if key in batch}

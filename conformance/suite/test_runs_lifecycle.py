@@ -122,9 +122,9 @@ def test_run_cancel_finished_is_rejected(client: ConformanceClient, contract: Co
 
 @pytest.mark.operation("Create_Run")
 def test_run_create_while_run_active_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
+    client: ConformanceClient, contract: Contract, shared: Shared
 ) -> None:
-    run = support.tool_run(client, contract, tracker, shared)[-1]
+    run = support.waiting_run(client, contract, shared)
     response = client.post(f"/threads/{run['thread_id']}/runs", json={"assistant_id": run["assistant_id"]})
     body = support.expect(contract, "Create_Run", response, status=400)
     require(check_error_envelope(response.status_code, body), "a second run on a thread with an active run")
@@ -132,9 +132,9 @@ def test_run_create_while_run_active_is_rejected(
 
 @pytest.mark.operation("Create_Message")
 def test_message_create_while_run_active_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
+    client: ConformanceClient, contract: Contract, shared: Shared
 ) -> None:
-    run = support.tool_run(client, contract, tracker, shared)[-1]
+    run = support.waiting_run(client, contract, shared)
     response = client.post(f"/threads/{run['thread_id']}/messages", json={"role": "user", "content": "One more thing."})
     body = support.expect(contract, "Create_Message", response, status=400)
     require(check_error_envelope(response.status_code, body), "a message on a thread with an active run")

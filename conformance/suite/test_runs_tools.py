@@ -58,9 +58,9 @@ def test_run_requires_action_then_submitted_outputs_complete(
 
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
 def test_run_submit_unknown_tool_call_id_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
+    client: ConformanceClient, contract: Contract, shared: Shared
 ) -> None:
-    run = support.tool_run(client, contract, tracker, shared)[-1]
+    run = support.waiting_run(client, contract, shared)
     response = _submit(client, run, [{"tool_call_id": "call_not_asked_for", "output": WEATHER}])
     body = support.expect(contract, "Submit_Tool_Outputs_To_Run", response, status=400)
     require(check_error_envelope(response.status_code, body), "tool output for a call the run did not make")
@@ -70,9 +70,9 @@ def test_run_submit_unknown_tool_call_id_is_rejected(
 
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
 def test_run_submit_missing_output_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
+    client: ConformanceClient, contract: Contract, shared: Shared
 ) -> None:
-    run = support.tool_run(client, contract, tracker, shared)[-1]
+    run = support.waiting_run(client, contract, shared)
     response = _submit(client, run, [])
     body = support.expect(contract, "Submit_Tool_Outputs_To_Run", response, status=400)
     require(check_error_envelope(response.status_code, body), "no output for the run's tool call")

@@ -25,6 +25,7 @@ from conformance.invariants.streams import (
 )
 from conformance.spec import Contract
 from conformance.suite import support
+from conformance.suite.conftest import Shared
 
 pytestmark = [pytest.mark.streaming]
 
@@ -66,9 +67,9 @@ def _final(events: list[SseEvent]) -> dict[str, Any]:
 @pytest.mark.expensive
 @pytest.mark.operation("Create_Run")
 def test_run_stream_follows_the_event_grammar(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+    assistant = support.brief_assistant(shared)
     thread = tracker.thread(messages=[{"role": "user", "content": QUESTION}])
     events = _run_stream(client, contract, f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"]}, "run")
     assert _final(events)["status"] == "completed", f"the streamed run ended {_final(events)['status']!r}"
@@ -76,8 +77,8 @@ def test_run_stream_follows_the_event_grammar(
 
 @pytest.mark.expensive
 @pytest.mark.operation("Create_Run")
-def test_run_stream_result_matches_retrieve(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+def test_run_stream_result_matches_retrieve(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared) -> None:
+    assistant = support.brief_assistant(shared)
     thread = tracker.thread(messages=[{"role": "user", "content": QUESTION}])
     events = _run_stream(client, contract, f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"]}, "run")
     streamed = _final(events)
@@ -98,9 +99,9 @@ def test_run_stream_result_matches_retrieve(client: ConformanceClient, contract:
 @pytest.mark.expensive
 @pytest.mark.operation("Create_Thread_And_Run")
 def test_thread_and_run_stream_follows_the_event_grammar(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    assistant = tracker.assistant(instructions="Answer briefly.")
+    assistant = support.brief_assistant(shared)
     body = {
         "assistant_id": assistant["id"],
         "thread": {"messages": [{"role": "user", "content": QUESTION}], "metadata": tracker.metadata},
