@@ -7,10 +7,12 @@ so the fuzzer treats it exactly as it would a real resource.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import requests
 from fuzz_runner import run_fuzz
@@ -26,7 +28,7 @@ from conformance.versions import DEFAULT_API_VERSION
 
 pytestmark = [pytest.mark.slow]
 
-SELECTION = "Get_Assistant or Create_Run or ChatCompletions_Create or List_Run_Steps or Create_Thread"
+SELECTION = "Get_Assistant or Create_Run or ChatCompletions_Create or List_Run_Steps or Create_Thread or Create_Assistant"
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def test_live_targets_skip_expensive_operations_and_use_a_small_budget(remote: E
                    target=_url_target(remote))
     by_op = {r.operation: r for r in run.records}
     assert set(by_op) == {"Get_Assistant", "Create_Run", "ChatCompletions_Create", "List_Run_Steps", "Create_Thread",
-                          "Create_Thread_And_Run"}  # -k matches substrings
+                          "Create_Thread_And_Run", "Create_Assistant"}  # -k matches substrings
     for name, record in by_op.items():
         if _expensive(name):
             assert record.outcome == "skipped" and "--allow-expensive" in record.message, record
@@ -61,6 +63,14 @@ def test_live_targets_skip_expensive_operations_and_use_a_small_budget(remote: E
             # positive + negative, LIVE_BUDGET each, plus at most three probes and the provisioning calls
             assert record.requests <= 2 * LIVE_BUDGET + 3 + 4, record
     assert "emulator-key" not in "".join(r.request + r.message for r in run.records)
+    # What generated creates made was tracked (ledger) and deleted: the target is left as it was.
+    ledger = [json.loads(line) for line in (tmp_path / "state" / "ledger.jsonl").read_text().splitlines()]
+    added = {e["delete_path"] for e in ledger if e["op"] == "add"}
+    removed = {e["delete_path"] for e in ledger if e["op"] == "remove"}
+    assert len([p for p in added if p.startswith("/assistants/")]) > 1 and added == removed
+    left = httpx.get(f"{remote.url}/openai/assistants", params={"api-version": DEFAULT_API_VERSION},
+                     headers={"api-key": DEFAULT_API_KEY}).json()
+    assert left["data"] == []
 
 
 def test_allow_expensive_fuzzes_them_on_live_targets(remote: EmulatorProcess, tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ def _excluded(case: Any) -> list[Any]:
 class FuzzStats:
     cases: int = 0  # requests sent
     by_status: dict[int, int] = field(default_factory=dict)
+    on_response: Callable[[Any, Any], None] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -68,9 +69,13 @@ def fuzz_operation(
     before_case: Callable[[], None] | None = None,
     modes: tuple[GenerationMode, ...] = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
     stats: FuzzStats | None = None,
+    on_response: Callable[[Any, Any], None] | None = None,
 ) -> FuzzStats:
-    """Raise `FuzzFailure` on the first case a check rejects; return what was sent otherwise."""
+    """Raise `FuzzFailure` on the first case a check rejects; return what was sent otherwise.
+
+    `on_response(case, response)` sees every answer first (e.g. to track what a create made)."""
     stats = stats if stats is not None else FuzzStats()
+    stats.on_response = on_response
     accepted: list[Any] = []
     for mode in modes:
         _fuzz_mode(operation, target, mode, budget, seed, path_parameters, before_case, stats, accepted)
@@ -82,8 +87,12 @@ def fuzz_operation(
 def _send(target: FuzzTarget, stats: FuzzStats) -> Callable[[Any], Any]:
     def send(case: Any) -> Any:
         stats.cases += 1
-        return case.call(base_url=target.url, session=target.session, headers=target.headers,
-                         timeout=REQUEST_TIMEOUT)
+        response = case.call(base_url=target.url, session=target.session, headers=target.headers,
+                             timeout=REQUEST_TIMEOUT)
+        stats.by_status[response.status_code] = stats.by_status.get(response.status_code, 0) + 1
+        if stats.on_response is not None:
+            stats.on_response(case, response)
+        return response
     return send
 
 
@@ -135,7 +144,6 @@ def _fuzz_mode(operation: Any, target: FuzzTarget, mode: GenerationMode, budget:
         response = None
         try:
             response = _send(target, stats)(case)
-            stats.by_status[response.status_code] = stats.by_status.get(response.status_code, 0) + 1
             case.validate_response(
                 response,
                 additional_checks=list(OUR_CHECKS),

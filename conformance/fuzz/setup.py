@@ -94,6 +94,29 @@ def auth_headers(settings: TargetSettings, token: str | None = None) -> dict[str
     return {}
 
 
+# Objects a generated create makes, by `object`: how the tracker deletes them (children go with them).
+DELETE_PATHS = {"assistant": "/assistants/{id}", "thread": "/threads/{id}", "vector_store": "/vector_stores/{id}"}
+
+
+def track_created(tracker: Tracker, case: Any, response: Any) -> None:
+    """Hand what a generated create made to the tracker, so a live target is left clean."""
+    if response.status_code != 200 or case.method.upper() != "POST":
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        return
+    if not isinstance(body, dict):
+        return
+    kind, object_id = body.get("object"), body.get("id")
+    if kind == "thread.run" and isinstance(body.get("thread_id"), str) and not case.path_parameters:
+        kind, object_id = "thread", body["thread_id"]  # create-thread-and-run made a thread
+    elif case.path_parameters:
+        return  # a child (message, run, file) goes with its parent; a modify made nothing
+    if kind in DELETE_PATHS and isinstance(object_id, str):
+        tracker.register(str(kind), object_id, DELETE_PATHS[str(kind)].format(id=object_id))
+
+
 def deployment_for(op: Operation, settings: TargetSettings) -> str:
     for suffix, kind in DEPLOYMENT_KINDS:
         if op.path.endswith(suffix):

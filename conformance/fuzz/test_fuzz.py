@@ -16,7 +16,7 @@ from conformance.fuzz.common import document_for, options_for, record, schema_fo
 from conformance.fuzz.driver import FuzzStats, fuzz_operation
 from conformance.fuzz.plugin import resolve
 from conformance.fuzz.report import FuzzFailure
-from conformance.fuzz.setup import Provisioner, destructive, needs_run
+from conformance.fuzz.setup import Provisioner, destructive, needs_run, track_created
 from conformance.harness.shared import Budget
 from conformance.harness.tracker import Tracker
 from conformance.plugin import EXCHANGES_KEY, RECORDER_KEY, _settings
@@ -84,6 +84,7 @@ def test_fuzz(
             path_parameters=lambda: provisioner.path_parameters(op),
             before_case=provisioner.fresh if destructive(op) else None,
             stats=stats,
+            on_response=lambda case, response: track_created(tracker, case, response),
         )
     except FuzzFailure as failure:
         record(request.node, request=failure.request[:REQUEST_EXCERPT], response=failure.response)

@@ -21,7 +21,7 @@ from conformance.fuzz.checks import OUR_CHECKS
 from conformance.fuzz.common import document_for, options_for, record, schema_for, target_for
 from conformance.fuzz.driver import REQUEST_TIMEOUT
 from conformance.fuzz.report import FuzzFailure, curl_of, findings_of, redact
-from conformance.fuzz.setup import API_VERSION
+from conformance.fuzz.setup import API_VERSION, track_created
 from conformance.harness.shared import Budget
 from conformance.harness.tracker import Tracker
 from conformance.plugin import EXCHANGES_KEY
@@ -29,8 +29,6 @@ from conformance.plugin import EXCHANGES_KEY
 pytestmark = [pytest.mark.fuzz]
 
 STEPS_PER_SEQUENCE = 8
-# Objects a sequence creates, by `object`: how the tracker deletes them.
-DELETE_PATHS = {"assistant": "/assistants/{id}", "thread": "/threads/{id}", "vector_store": "/vector_stores/{id}"}
 
 
 def _linked_operations(contract: Any, may_spend: bool) -> list[str]:
@@ -77,14 +75,7 @@ def test_stateful(
 
         def after_call(self, response: Any, case: Any) -> None:
             sent.append(case)
-            try:
-                body = response.json() if response.status_code == 200 else None
-            except ValueError:
-                body = None
-            if isinstance(body, dict) and body.get("object") in DELETE_PATHS and isinstance(body.get("id"), str):
-                kind = str(body["object"])
-                if case.method.upper() == "POST" and not case.path_parameters:
-                    tracker.register(kind, body["id"], DELETE_PATHS[kind].format(id=body["id"]))
+            track_created(tracker, case, response)
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
             super().validate_response(response, case, additional_checks=[*(additional_checks or []), *OUR_CHECKS],
