@@ -8,9 +8,9 @@ import pytest
 
 from conformance.client import ConformanceClient
 from conformance.findings import require
-from conformance.harness.tracker import Tracker
 from conformance.invariants.objects import check_modified, check_roundtrip
 from conformance.spec import Contract
+from conformance.suite.conftest import Shared
 from conformance.suite.resources import create
 from conformance.suite.support import expect
 
@@ -25,9 +25,14 @@ def _message(client: ConformanceClient, contract: Contract, thread_id: str, **fi
     return create(client, contract, None, "Create_Message", f"/threads/{thread_id}/messages", body)
 
 
+def _thread(shared: Shared) -> dict[str, Any]:
+    """One thread per module and api-version: each test adds and reads its own message (issue 8: cost)."""
+    return shared.once("thread", lambda owner: owner.thread())
+
+
 @pytest.mark.operation("Create_Message")
-def test_message_create_echoes_request(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    thread = tracker.thread()
+def test_message_create_echoes_request(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    thread = _thread(shared)
     metadata = {"topic": "geography"}
     created = _message(client, contract, thread["id"], content="Name three rivers.", metadata=metadata)
     expected = {
@@ -44,16 +49,16 @@ def test_message_create_echoes_request(client: ConformanceClient, contract: Cont
 
 @pytest.mark.smoke
 @pytest.mark.operation("Get_Message")
-def test_message_retrieve_roundtrip(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    thread = tracker.thread()
+def test_message_retrieve_roundtrip(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    thread = _thread(shared)
     created = _message(client, contract, thread["id"])
     read = expect(contract, "Get_Message", client.get(f"/threads/{thread['id']}/messages/{created['id']}"))
     require(check_roundtrip(created, read, omissible=OMITTED_ON_READ), "Get_Message reads back the created message")
 
 
 @pytest.mark.operation("Modify_Message")
-def test_message_modify_applies_metadata(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    thread = tracker.thread()
+def test_message_modify_applies_metadata(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    thread = _thread(shared)
     created = _message(client, contract, thread["id"], metadata={"stage": "new"})
     path = f"/threads/{thread['id']}/messages/{created['id']}"
     changes = {"metadata": {"stage": "modified", "reviewer": "suite"}}

@@ -131,9 +131,9 @@ def test_messages_list_walks(client: ConformanceClient, contract: Contract, shar
     path = f"/threads/{thread_id}/messages"
     whole = _walk_cases(client, contract, "List_Messages", path, ids, order=order, cases=MESSAGE_CASES[order])
     assert whole is not None
-    other = "desc" if order == "asc" else "asc"
-    pages = {order: whole, other: get_page(client, contract, "List_Messages", path, limit=100, order=other)}
-    require(check_orders_reverse(pages["asc"], pages["desc"]), "List_Messages asc against desc")
+    if order == "asc":  # once per module: the same two pages would be compared again under desc
+        other = get_page(client, contract, "List_Messages", path, limit=100, order="desc")
+        require(check_orders_reverse(whole, other), "List_Messages asc against desc")
 
 
 @pytest.mark.operation("List_Messages")

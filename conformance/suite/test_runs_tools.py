@@ -34,18 +34,31 @@ def _answers(run: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"tool_call_id": call["id"], "output": WEATHER} for call in support.tool_calls(run)]
 
 
+def _answered_run(
+    client: ConformanceClient, contract: Contract, shared: Shared
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A tool run through requires_action, answered and settled: (snapshots until waiting, the
+    submit answer and every poll after it). Shared by the module's tests, which only read it or
+    send it what a conforming target refuses (issue 8: cost)."""
+    def make(owner: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        waiting = support.tool_run(client, contract, owner, shared)
+        run = waiting[-1]
+        resumed = support.expect(contract, "Submit_Tool_Outputs_To_Run", _submit(client, run, _answers(run)))
+        return waiting, support.settle(client, contract, resumed)
+
+    return shared.once("answered tool run", make)
+
+
 @pytest.mark.expensive
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
 def test_run_requires_action_then_submitted_outputs_complete(
-    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
+    client: ConformanceClient, contract: Contract, shared: Shared
 ) -> None:
-    waiting = support.tool_run(client, contract, tracker, shared)
+    waiting, history = _answered_run(client, contract, shared)
     run = waiting[-1]
     calls = support.tool_calls(run)
     names = [call.get("function", {}).get("name") for call in calls]
     assert support.WEATHER_FUNCTION in names, f"the forced call to {support.WEATHER_FUNCTION} is missing: {names}"
-    resumed = support.expect(contract, "Submit_Tool_Outputs_To_Run", _submit(client, run, _answers(run)))
-    history = support.settle(client, contract, resumed)
     require(check_run_history([*waiting, *history]), f"run {run['id']} through requires_action")
     final = history[-1]
     assert final["status"] == "completed", f"the run ended {final['status']!r} after tool outputs"
@@ -81,13 +94,10 @@ def test_run_submit_missing_output_is_rejected(
 @pytest.mark.expensive
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
 def test_run_submit_when_not_waiting_is_rejected(
-    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
+    client: ConformanceClient, contract: Contract, shared: Shared
 ) -> None:
-    waiting = support.tool_run(client, contract, tracker, shared)
+    waiting, history = _answered_run(client, contract, shared)
     run = waiting[-1]
-    answers = _answers(run)
-    support.expect(contract, "Submit_Tool_Outputs_To_Run", _submit(client, run, answers))
-    history = support.settle(client, contract, run)
-    response = _submit(client, run, answers)
+    response = _submit(client, run, _answers(run))  # the same outputs again, to a run no longer waiting
     body = support.expect(contract, "Submit_Tool_Outputs_To_Run", response, status=400)
     require(check_error_envelope(response.status_code, body), f"tool outputs for a {history[-1]['status']} run")

@@ -12,6 +12,7 @@ from conformance.harness.tracker import Tracker
 from conformance.invariants.objects import check_deleted, check_gone, check_modified, check_roundtrip
 from conformance.invariants.pagination import check_page
 from conformance.spec import Contract
+from conformance.suite.conftest import Shared
 from conformance.suite.resources import body_of, create, get_page, ids_of
 from conformance.suite.support import expect
 
@@ -23,10 +24,18 @@ def _new(client: ConformanceClient, contract: Contract, tracker: Tracker, **fiel
     return create(client, contract, tracker, "Create_Thread", "/threads", body, kind="thread")
 
 
+def _with_metadata(client: ConformanceClient, contract: Contract, shared: Shared) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(metadata sent, create answer) of one thread the create and retrieve tests share (issue 8: cost)."""
+    def make(owner: Tracker) -> tuple[dict[str, Any], dict[str, Any]]:
+        metadata = {**owner.metadata, "purpose": "crud"}
+        return metadata, _new(client, contract, owner, metadata=metadata)
+
+    return shared.once("thread with metadata", make)
+
+
 @pytest.mark.operation("Create_Thread")
-def test_thread_create_echoes_metadata(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    metadata = {**tracker.metadata, "purpose": "crud"}
-    created = _new(client, contract, tracker, metadata=metadata)
+def test_thread_create_echoes_metadata(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    metadata, created = _with_metadata(client, contract, shared)
     require(check_roundtrip({"object": "thread", "metadata": metadata}, created), "Create_Thread echoes the request")
 
 
@@ -51,8 +60,8 @@ def test_thread_create_with_messages(client: ConformanceClient, contract: Contra
 
 
 @pytest.mark.operation("Get_Thread")
-def test_thread_retrieve_roundtrip(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    created = _new(client, contract, tracker)
+def test_thread_retrieve_roundtrip(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    _, created = _with_metadata(client, contract, shared)
     read = expect(contract, "Get_Thread", client.get(f"/threads/{created['id']}"))
     require(check_roundtrip(created, read), "Get_Thread reads back the created thread")
 

@@ -14,6 +14,7 @@ from conformance.harness.tracker import Tracker
 from conformance.invariants.objects import check_deleted, check_gone, check_roundtrip
 from conformance.invariants.pagination import check_walk
 from conformance.spec import Contract
+from conformance.suite.conftest import Shared
 from conformance.suite.resources import body_of, create, file_ids, walk
 from conformance.suite.support import expect
 
@@ -32,22 +33,28 @@ def _add(client: ConformanceClient, contract: Contract, tracker: Tracker,
     return str(store["id"]), file_id, created
 
 
+def _shared_file(client: ConformanceClient, contract: Contract, shared: Shared,
+                 settings: TargetSettings) -> tuple[str, str, dict[str, Any]]:
+    """One added file the create and retrieve tests share; they only read it (issue 8: cost)."""
+    return shared.once("added file", lambda owner: _add(client, contract, owner, settings))
+
+
 def _stable(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {key: obj[key] for key in STABLE if key in obj}
 
 
 @pytest.mark.operation("Create_Vector_Store_File")
 def test_vector_store_file_create_names_file_and_store(client: ConformanceClient, contract: Contract,
-                                                       tracker: Tracker, aoai_settings: TargetSettings) -> None:
-    store_id, file_id, created = _add(client, contract, tracker, aoai_settings)
+                                                       shared: Shared, aoai_settings: TargetSettings) -> None:
+    store_id, file_id, created = _shared_file(client, contract, shared, aoai_settings)
     expected = {"id": file_id, "object": "vector_store.file", "vector_store_id": store_id}
     require(check_roundtrip(expected, created), "Create_Vector_Store_File answers the file in its store")
 
 
 @pytest.mark.operation("Get_Vector_Store_File")
-def test_vector_store_file_retrieve_roundtrip(client: ConformanceClient, contract: Contract, tracker: Tracker,
+def test_vector_store_file_retrieve_roundtrip(client: ConformanceClient, contract: Contract, shared: Shared,
                                               aoai_settings: TargetSettings) -> None:
-    store_id, file_id, created = _add(client, contract, tracker, aoai_settings)
+    store_id, file_id, created = _shared_file(client, contract, shared, aoai_settings)
     read = expect(contract, "Get_Vector_Store_File", client.get(f"/vector_stores/{store_id}/files/{file_id}"))
     require(check_roundtrip(_stable(created), read), "Get_Vector_Store_File reads back the added file")
 

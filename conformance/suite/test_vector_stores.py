@@ -14,6 +14,7 @@ from conformance.harness.tracker import Tracker
 from conformance.invariants.objects import check_deleted, check_gone, check_modified, check_roundtrip
 from conformance.invariants.pagination import check_walk
 from conformance.spec import Contract
+from conformance.suite.conftest import Shared
 from conformance.suite.resources import body_of, create, file_ids, walk
 from conformance.suite.support import expect
 
@@ -34,9 +35,15 @@ def _new(client: ConformanceClient, contract: Contract, tracker: Tracker, **fiel
     return body, create(client, contract, tracker, "Create_Vector_Store", "/vector_stores", body, kind="vector_store")
 
 
+def _expiring(client: ConformanceClient, contract: Contract, shared: Shared) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(body, create answer) of one store the create and retrieve tests share (issue 8: cost)."""
+    return shared.once("expiring store", lambda owner: _new(
+        client, contract, owner, expires_after={"anchor": "last_active_at", "days": 2}))
+
+
 @pytest.mark.operation("Create_Vector_Store")
-def test_vector_store_create_echoes_request(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    body, created = _new(client, contract, tracker, expires_after={"anchor": "last_active_at", "days": 2})
+def test_vector_store_create_echoes_request(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    body, created = _expiring(client, contract, shared)
     require(check_roundtrip({"object": "vector_store", **body}, created), "Create_Vector_Store echoes the request")
 
 
@@ -52,8 +59,8 @@ def test_vector_store_create_with_files(client: ConformanceClient, contract: Con
 
 
 @pytest.mark.operation("Get_Vector_Store")
-def test_vector_store_retrieve_roundtrip(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    _, created = _new(client, contract, tracker)
+def test_vector_store_retrieve_roundtrip(client: ConformanceClient, contract: Contract, shared: Shared) -> None:
+    _, created = _expiring(client, contract, shared)
     read = expect(contract, "Get_Vector_Store", client.get(f"/vector_stores/{created['id']}"))
     require(check_roundtrip(_stable(created), read), "Get_Vector_Store reads back the created store")
 

@@ -31,6 +31,12 @@ SINCE = "2024-08-01-preview"
 STATIC: dict[str, Any] = {"type": "static", "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 100}}
 
 
+def _store(shared: Shared) -> str:
+    """One store per module and api-version: each test adds its own files (or has them refused),
+    and reads only those (issue 8: cost)."""
+    return shared.once("store", lambda owner: str(owner.vector_store()["id"]))
+
+
 def _file_search(max_num_results: int) -> dict[str, Any]:
     return {"type": "file_search", "file_search": {"max_num_results": max_num_results}}
 
@@ -54,8 +60,9 @@ def test_vector_store_chunking_strategy_reported_on_files(client: ConformanceCli
 @pytest.mark.since(SINCE)
 @pytest.mark.operation("Create_Vector_Store_File")
 def test_vector_store_file_chunking_strategy_echoed(client: ConformanceClient, contract: Contract,
-                                                    tracker: Tracker, aoai_settings: TargetSettings) -> None:
-    store = tracker.vector_store()
+                                                    tracker: Tracker, shared: Shared,
+                                                    aoai_settings: TargetSettings) -> None:
+    store = {"id": _store(shared)}
     file_id = file_ids(client, tracker, aoai_settings, 1)[0]
     path = f"/vector_stores/{store['id']}/files"
     create(client, contract, None, "Create_Vector_Store_File", path, {"file_id": file_id, "chunking_strategy": STATIC})
@@ -66,8 +73,9 @@ def test_vector_store_file_chunking_strategy_echoed(client: ConformanceClient, c
 @pytest.mark.since(SINCE)
 @pytest.mark.operation("Create_Vector_Store_File_Batch")
 def test_file_batch_chunking_strategy_reported_on_files(client: ConformanceClient, contract: Contract,
-                                                        tracker: Tracker, aoai_settings: TargetSettings) -> None:
-    store = tracker.vector_store()
+                                                        tracker: Tracker, shared: Shared,
+                                                        aoai_settings: TargetSettings) -> None:
+    store = {"id": _store(shared)}
     files = file_ids(client, tracker, aoai_settings, 2)
     batch = create(client, contract, None, "Create_Vector_Store_File_Batch",
                    f"/vector_stores/{store['id']}/file_batches", {"file_ids": files, "chunking_strategy": STATIC})
@@ -89,8 +97,8 @@ def test_vector_store_file_invalid_chunking_rejected(client: ConformanceClient, 
                                                      shared: Shared, aoai_settings: TargetSettings,
                                                      static: dict[str, int]) -> None:
     # one store and file for the three cases (a conforming target adds nothing to it; issue 8: cost)
-    store_id, file_id = shared.once("store and file", lambda owner: (
-        str(owner.vector_store()["id"]), file_ids(client, owner, aoai_settings, 1)[0]))
+    store_id = _store(shared)
+    file_id = shared.once("file", lambda owner: file_ids(client, owner, aoai_settings, 1)[0])
     response = client.post(f"/vector_stores/{store_id}/files",
                            json={"file_id": file_id, "chunking_strategy": {"type": "static", "static": static}})
     require(check_bad_request(response.status_code, body_of(response), what=f"static chunking {static}"),
