@@ -69,8 +69,6 @@ def _show(per_module: Counter[str]) -> str:
     return ", ".join(f"{module} {count}" for module, count in per_module.most_common())
 
 
-@pytest.mark.xfail(reason="issue 8 open: the full suite spends ~490 requests live-like, over the 400 budget",
-                   strict=True)
 def test_full_suite_within_request_and_token_budget(emulator: RunningEmulator, tmp_path: Path) -> None:
     requests, tokens, per_module, _ = _measure(emulator, tmp_path)
     assert tokens < MAX_TOKENS, f"{tokens} tokens, budget {MAX_TOKENS}"
