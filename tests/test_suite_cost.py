@@ -16,8 +16,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,3 +84,63 @@ def test_smoke_profile_is_small_and_touches_each_area(emulator: RunningEmulator,
     # auth/api-version errors, CRUD, a run, a walk, a stream, a chat completion
     missing = {"errors", "crud", "lifecycle", "pagination", "streaming", "inference"} - areas
     assert not missing, f"the smoke profile passed no test of {sorted(missing)}:\n{tail}"
+
+
+# ---------------------------------------------------------------- the shared sets that make it cheap
+
+class _FakeTracker:
+    def __init__(self) -> None:
+        self.client: object = None
+        self.cleaned = 0
+
+    def cleanup(self) -> list[str]:
+        self.cleaned += 1
+        return []
+
+
+def _views() -> tuple[object, list[_FakeTracker], Callable[[str, object], Any]]:
+    from conformance.suite.conftest import Shared, SharedSets
+
+    sets = SharedSets()
+    trackers: list[_FakeTracker] = []
+
+    def factory() -> Any:
+        trackers.append(_FakeTracker())
+        return trackers[-1]
+
+    return sets, trackers, lambda version, client: Shared(sets, version, client, factory)  # type: ignore[arg-type]
+
+
+def test_shared_set_is_made_once_per_api_version_and_deleted_at_module_end() -> None:
+    sets, trackers, view = _views()
+    calls: list[str] = []
+
+    def make(tracker: Any) -> int:
+        calls.append(str(tracker.client))
+        return len(calls)
+
+    assert view("v1", "client-a").once("items", make) == 1
+    assert view("v1", "client-b").once("items", make) == 1  # the second test reads the same set
+    assert view("v2", "client-c").once("items", make) == 2  # another api-version has its own
+    assert view("v1", "client-d").once("other", make) == 3
+    # each set was made with the client of the test that asked first: its requests count there
+    assert calls == ["client-a", "client-c", "client-d"]
+    sets.cleanup()  # type: ignore[attr-defined]
+    assert [t.cleaned for t in trackers] == [1, 1]
+
+
+def test_shared_set_that_failed_is_not_made_again() -> None:
+    from conformance.harness.tracker import SetupFailed
+
+    _, _, view = _views()
+    calls: list[int] = []
+
+    def make(tracker: Any) -> int:
+        calls.append(1)
+        raise AssertionError("creating a thread failed: POST /threads answered 500")
+
+    with pytest.raises(AssertionError, match="answered 500"):
+        view("v1", "a").once("thread", make)
+    with pytest.raises(SetupFailed, match="failed in an earlier test: creating a thread failed"):
+        view("v1", "b").once("thread", make)
+    assert calls == [1]
