@@ -63,9 +63,9 @@ def render(results: dict[str, Any]) -> str:
         previous = ""
         for fig in (f for f in figures if f["group"] == group):
             # a command repeated from the row above is shown once (rps, p50, p99 come from one load)
-            how = "same load" if fig["command"] == previous else f"`{_cell(fig['command'])}`"
+            how = "same command" if fig["command"] == previous else f"`{_cell(fig['command'])}`"
             previous = fig["command"]
-            if fig.get("note") and how != "same load":
+            if fig.get("note") and how != "same command":
                 how += f"<br>{_cell(fig['note'])}"
             lines.append(f"| {_cell(fig['name'])} | {_value(fig)} | {_cell(_target(fig))} | {how} |")
         lines.append("")
