@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import time
 import uuid
@@ -472,9 +473,12 @@ def _recorder_of(report: pytest.TestReport) -> Recorder | None:
     return _ACTIVE_RECORDER[0] if _ACTIVE_RECORDER else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist starts workers that share the run's state folder
 def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return  # workers send reports to the controller, which records them
+    # a reused --run-id must not inherit the pace and budget of an earlier run
+    shutil.rmtree(run_state_dir(session.config.stash[RECORDER_KEY].run_id), ignore_errors=True)
     if getattr(session.config.option, "numprocesses", None):
         # with xdist only workers collect; a bad setting must stop the run here, once
         _settings(session.config)
@@ -496,6 +500,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     out = Path(report_dir)
     out.mkdir(parents=True, exist_ok=True)
+    spent = Budget(run_state_dir(recorder.run_id), None, None).spent()
     (out / RESULTS_FILE).unlink(missing_ok=True)
     write_records(out / RESULTS_FILE, recorder.records)
     write_run_info(
@@ -507,8 +512,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             started_at=recorder.started_at,
             finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
             package_version=__version__,
-            requests=sum(r.requests for r in recorder.records),
-            tokens=sum(r.tokens for r in recorder.records),
+            # every request the transport sent (retries and teardown deletes included), all workers
+            requests=spent["requests"] or sum(r.requests for r in recorder.records),
+            tokens=spent["tokens"] or sum(r.tokens for r in recorder.records),
         ),
     )
 
@@ -538,6 +544,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("conformance summary (area, api-version)")
     for line in recorder.summary_lines():
         terminalreporter.write_line(line)
-    requests = sum(r.requests for r in recorder.records)
-    tokens = sum(r.tokens for r in recorder.records)
-    terminalreporter.write_line(f"cost: {requests} requests, {tokens} tokens reported by the target")
+    spent = Budget(run_state_dir(recorder.run_id), None, None).spent()
+    requests = spent["requests"] or sum(r.requests for r in recorder.records)
+    tokens = spent["tokens"] or sum(r.tokens for r in recorder.records)
+    terminalreporter.write_line(f"cost: {requests} requests sent (retries and cleanup included), "
+                                f"{tokens} tokens reported by the target")

@@ -115,7 +115,7 @@ class Budget:
         return {"requests": int(state["requests"]), "tokens": int(state["tokens"])}
 
     def spent(self) -> dict[str, int]:
-        return self.charge()
+        return self.charge()  # charging nothing reads the totals under the lock
 
     def exhausted(self) -> str | None:
         """Why the run must stop, or None while within budget."""
