@@ -105,3 +105,23 @@ def test_entra_token_provider_refreshes_before_expiry() -> None:
     time.sleep(1.1)
     second = provider()
     assert first in issued and second in issued and len(issued) >= 2
+
+
+def test_dropped_connections_are_retried_for_reads_and_never_for_creates() -> None:
+    from conformance.client import ConformanceClient
+    from conformance.harness.resilience import ResilientTransport, RetryPolicy, TargetUnavailable
+
+    running = start_in_thread(EmulatorSettings(chaos=Chaos(drop_rate=0.3, seed=1)))
+    transport = ResilientTransport(httpx.HTTPTransport(), RetryPolicy(attempts=8, base_delay=0.001))
+    client = ConformanceClient(running.url, VERSION, api_key="emulator-key", transport=transport)
+    try:
+        assert all(client.get("/assistants").status_code == 200 for _ in range(20))
+        outcomes = []
+        for _ in range(20):
+            try:
+                outcomes.append(client.post("/threads", json={}).status_code)
+            except TargetUnavailable:
+                outcomes.append(-1)  # dropped: a create is never resent
+        assert -1 in outcomes and 200 in outcomes
+    finally:
+        running.stop()
