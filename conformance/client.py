@@ -98,6 +98,7 @@ class ConformanceClient:
         api_version: Any,
         auth: bool,
         retry: bool = True,
+        stream: bool = False,
     ) -> httpx.Request:
         query: dict[str, Any] = {}
         version = self.api_version if api_version is _DEFAULT else api_version
@@ -115,7 +116,7 @@ class ConformanceClient:
             files=files,
             data=data,
             # read by ResilientTransport: tests that provoke a 429 or 5xx want the raw answer
-            extensions={} if retry else {"aoai_no_retry": True},
+            extensions={**({} if retry else {"aoai_no_retry": True}), **({"aoai_stream": True} if stream else {})},
         )
 
     def _observe(self, request: httpx.Request, response: httpx.Response, started: float, tokens: int) -> None:
@@ -172,7 +173,7 @@ class ConformanceClient:
         """Send a request whose body is read incrementally (server-sent events)."""
         request = self._build(
             method, path, json_body=json, params=params, headers=headers, content=None,
-            files=None, data=None, api_version=_DEFAULT, auth=True,
+            files=None, data=None, api_version=_DEFAULT, auth=True, stream=True,
         )
         started = time.monotonic()
         response = self._send(request, stream=True)

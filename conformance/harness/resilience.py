@@ -13,6 +13,7 @@ A request can opt out (tests that provoke a 429 or a 5xx on purpose): `extension
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from conformance.harness.shared import Budget, ConcurrencyCap, Pacer
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
 NO_RETRY = "aoai_no_retry"
+STREAM = "aoai_stream"
 
 
 class TargetUnavailable(ClientError):
@@ -75,11 +77,13 @@ class ResilientTransport(httpx.BaseTransport):
             self.pacer.acquire()
         if self.budget is not None:
             self.budget.charge(requests=1)
-        if self.cap is None:
-            return self.inner.handle_request(request)
-        with self.cap.slot():
+        # A body cut short is a transport failure of this attempt, so read it here, where it can be
+        # retried; an event stream is left to its reader (it is consumed as it arrives).
+        whole = not request.extensions.get(STREAM)
+        with self.cap.slot() if self.cap is not None else contextlib.nullcontext():
             response = self.inner.handle_request(request)
-            response.read()  # hold the slot for the whole exchange
+            if whole or self.cap is not None:  # under a cap, hold the slot for the whole exchange
+                response.read()
             return response
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
