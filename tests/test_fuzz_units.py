@@ -100,3 +100,21 @@ def test_bad_fuzz_options_are_usage_errors(bad: list[str], tmp_path: Path) -> No
     run = run_fuzz(tmp_path, bad, timeout=120)
     assert run.returncode == pytest.ExitCode.USAGE_ERROR
     assert bad[0] in run.output and "Traceback" not in run.output
+
+
+def test_stateful_schema_leaves_out_what_is_injected() -> None:
+    """The state machine takes no overrides: api-version and credentials must not be in its schema,
+    or negative mode mutates them and the injected values mend the request (a false 'accepted')."""
+    from conformance.config import resolve_settings
+    from conformance.fuzz.test_stateful import _stateful_schema
+    from conformance.spec import load_contract
+
+    settings = resolve_settings({"target": "url", "base_url": "http://127.0.0.1:1", "api_key": "k"}, env={})
+    schema = _stateful_schema(load_contract("2024-05-01-preview").document, settings)
+    raw = schema.raw_schema
+    assert "security" not in raw
+    for item in raw["paths"].values():
+        for node in [item, *(op for op in item.values() if isinstance(op, dict))]:
+            for parameter in node.get("parameters", []) if isinstance(node.get("parameters"), list) else []:
+                assert parameter.get("$ref") != "#/components/parameters/ApiVersion"
+                assert parameter.get("name") != "api-version"
