@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Quick start for a fresh machine with only Python 3.11+.
 
-    python3 dev.py run [ARGS...]   the suite against the embedded emulator, writing reports/
+    python3 dev.py run [ARGS...]   the suite (hand-written + fuzzing) against the embedded emulator,
+                                   writing reports/; ARGS go to `aoai-conformance run`
     python3 dev.py test [ARGS...]  the project's own checks: ruff, mypy, pytest
 
 Creates ./.venv on first use and (re)installs the project into it whenever pyproject.toml changes.
@@ -44,7 +45,8 @@ def ensure_venv() -> None:
 
 
 def run(args: list[str]) -> int:
-    return _sh(BIN / "aoai-conformance", "run", *args)
+    # the main job: everything the suite checks, both api-versions, two workers
+    return _sh(BIN / "aoai-conformance", "run", "--fuzz", "-n", "2", *args)
 
 
 def test(args: list[str]) -> int:
