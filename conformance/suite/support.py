@@ -6,6 +6,8 @@ They only call the client and `conformance.spec`; every rule they apply lives in
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -101,6 +103,10 @@ WEATHER_TOOL: dict[str, Any] = {
 }
 # Forcing the call makes the run stop in requires_action on the real service too, not only on a script.
 FORCE_WEATHER: dict[str, Any] = {"type": "function", "function": {"name": WEATHER_FUNCTION}}
+# The run gets the tool itself (a run's `tools` override its assistant's), so the module's brief
+# assistant serves tool runs too: one assistant fewer to create and delete (issue 8: cost).
+WEATHER_RUN: dict[str, Any] = {"tools": [WEATHER_TOOL], "tool_choice": FORCE_WEATHER}
+WEATHER_QUESTION: dict[str, Any] = {"role": "user", "content": "What is the weather in Paris?"}
 
 
 def tool_calls(run: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -126,21 +132,20 @@ def settle(client: ConformanceClient, contract: Contract, run: dict[str, Any], *
 
 
 def tool_run(client: ConformanceClient, contract: Contract, tracker: Tracker,
-             shared: Shared | None = None) -> list[dict[str, Any]]:
-    """Snapshots of a run stopped in requires_action by a forced function call (it stays active).
-
-    With `shared`, the weather assistant is made once per module and api-version (it is only read)."""
+             shared: Shared) -> list[dict[str, Any]]:
+    """Snapshots of a run stopped in requires_action by a forced function call (it stays active),
+    polled from its create answer. Thread and run are made in one request (`POST /threads/runs`),
+    on the module's brief assistant with the weather tool given to the run (issue 8: cost)."""
     from conformance.invariants.lifecycle import check_run_history
 
-    def make(owner: Tracker) -> dict[str, Any]:
-        return owner.assistant(instructions="Use the weather tool.", tools=[WEATHER_TOOL])
-
-    assistant = make(tracker) if shared is None else shared.once("weather assistant", make)
-    thread = tracker.thread(messages=[{"role": "user", "content": "What is the weather in Paris?"}])
-    body = {"assistant_id": assistant["id"], "tool_choice": FORCE_WEATHER}
-    run = expect(contract, "Create_Run", client.post(f"/threads/{thread['id']}/runs", json=body))
+    body = {**WEATHER_RUN, "assistant_id": brief_assistant(shared)["id"],
+            "thread": {"messages": [WEATHER_QUESTION], "metadata": tracker.metadata}}
+    response = client.post("/threads/runs", json=body)
+    if response.status_code == 200:  # register the new thread before any check can fail
+        tracker.thread_and_run_created(response.json())
+    run = expect(contract, "Create_Thread_And_Run", response)
     waiting = frozenset({"requires_action"}) | TERMINAL
-    snapshots = [run, *poll_run(client, contract, thread["id"], run["id"], until=waiting)]
+    snapshots = [run, *poll_run(client, contract, run["thread_id"], run["id"], until=waiting)]
     require(check_run_history(snapshots), "tool run until requires_action")
     if snapshots[-1]["status"] != "requires_action":
         raise AssertionError(f"a run with a forced function call ended {snapshots[-1]['status']!r} "
@@ -156,19 +161,108 @@ def brief_assistant(shared: Shared) -> dict[str, Any]:
 def streamed_run(client: ConformanceClient, contract: Contract, thread_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """A run made with `stream: true` and read to its end: one request for a finished run, where a
     polled one takes several. For setup only; the stream itself is judged in `test_streaming`."""
-    from conformance.invariants.sse import parse_sse
-    from conformance.invariants.streams import final_run
-
-    status, _, raw = read_stream(client, f"/threads/{thread_id}/runs", {**body, "stream": True})
-    if status != 200:
-        raise SetupFailed(f"a streamed run on thread {thread_id} answered {status}: {raw[:300]!r}")
-    run = final_run(parse_sse(raw)[0])
-    if run is None:
-        raise SetupFailed(f"the streamed run on thread {thread_id} carried no run object")
-    return run
+    path = f"/threads/{thread_id}/runs"
+    status, _, raw = read_stream(client, path, {**body, "stream": True})
+    return _last_run(path, status, raw)
 
 
 def waiting_run(client: ConformanceClient, contract: Contract, shared: Shared) -> dict[str, Any]:
     """A run waiting in requires_action, shared by the module's tests whose requests it must refuse
-    (a conforming target leaves it waiting); a test that moves it makes its own with `tool_run`."""
-    return shared.once("waiting run", lambda owner: tool_run(client, contract, owner, shared)[-1])
+    (a conforming target leaves it waiting); a test that moves it makes its own with `tool_run`.
+
+    Setup only: thread and run in one streamed request, read until the run waits (one request
+    where a polled run takes several; the walk there is judged by the tool tests)."""
+    def make(owner: Tracker) -> dict[str, Any]:
+        body = {**WEATHER_RUN, "assistant_id": brief_assistant(shared)["id"], "stream": True,
+                "thread": {"messages": [WEATHER_QUESTION], "metadata": owner.metadata}}
+        run = _streamed(client, "/threads/runs", body, owner)
+        if run.get("status") != "requires_action":
+            raise SetupFailed(f"a run with a forced function call streamed to {run.get('status')!r} "
+                              "instead of waiting in requires_action")
+        return run
+
+    return shared.once("waiting run", make)
+
+
+def _streamed(client: ConformanceClient, path: str, body: Mapping[str, Any],
+              tracker: Tracker | None = None) -> dict[str, Any]:
+    """The last run object of a streamed request (setup); with `tracker`, the thread a
+    create-thread-and-run made is registered for deletion first."""
+    from conformance.invariants.sse import parse_sse
+
+    status, _, raw = read_stream(client, path, {**body, "stream": True})
+    if tracker is not None and status == 200:  # register the new thread before anything can fail
+        for event in parse_sse(raw)[0]:
+            if event.event == "thread.created":
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    thread_id = str(json.loads(event.data)["id"])
+                    tracker.register("thread", thread_id, f"/threads/{thread_id}")
+                break
+    return _last_run(path, status, raw)
+
+
+def _last_run(path: str, status: int, raw: bytes) -> dict[str, Any]:
+    from conformance.invariants.sse import parse_sse
+    from conformance.invariants.streams import final_run
+
+    if status != 200:
+        raise SetupFailed(f"a streamed run (POST {path}) answered {status}: {raw[:300]!r}")
+    run = final_run(parse_sse(raw)[0])
+    if run is None:
+        raise SetupFailed(f"the streamed run of POST {path} carried no run object")
+    return run
+
+
+def streamed_thread_and_run(client: ConformanceClient, tracker: Tracker, body: Mapping[str, Any],
+                            question: str) -> dict[str, Any]:
+    """Setup: a new thread holding `question` and a run on it, streamed to its end in one request."""
+    thread = {"messages": [{"role": "user", "content": question}], "metadata": tracker.metadata}
+    return _streamed(client, "/threads/runs", {**body, "thread": thread}, tracker)
+
+
+# ---------------------------------------------------------------- the module's thread for runs
+# Tests whose runs only they read put them on one thread per module and api-version, the question
+# riding along as an additional message: a thread fewer to create and delete per test (issue 8).
+# A test that failed with its run still active leaves that thread busy; the next test then
+# answers 400 there and moves to a thread of its own, so a failure never makes another test fail.
+
+def run_thread(shared: Shared) -> str:
+    """The module's thread for runs (made empty; each run brings its question along)."""
+    return shared.once("run thread", lambda owner: str(owner.thread()["id"]))
+
+
+def _with_question(fields: Mapping[str, Any], question: str) -> dict[str, Any]:
+    extra = [{"role": "user", "content": question}, *fields.get("additional_messages", [])]
+    return {**fields, "additional_messages": extra}
+
+
+def start_run(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared,
+              question: str, **fields: Any) -> dict[str, Any]:
+    """Create_Run on the module's run thread (or, when it is busy, on a new thread of the test)."""
+    body = _with_question(fields, question)
+    response = client.post(f"/threads/{run_thread(shared)}/runs", json=body)
+    if response.status_code == 400:
+        response = client.post(f"/threads/{tracker.thread()['id']}/runs", json=body)
+    run: dict[str, Any] = expect(contract, "Create_Run", response)
+    return run
+
+
+def stream_run(client: ConformanceClient, tracker: Tracker, shared: Shared, question: str,
+               **fields: Any) -> dict[str, Any]:
+    """Setup: a run on the module's run thread (or a new one when it is busy) streamed until it
+    ends or waits, in one request; its last run object."""
+    body = {**_with_question(fields, question), "stream": True}
+    path = f"/threads/{run_thread(shared)}/runs"
+    status, _, raw = read_stream(client, path, body)
+    if status == 400:
+        return _streamed(client, f"/threads/{tracker.thread()['id']}/runs", body)
+    return _last_run(path, status, raw)
+
+
+def forget(tracker: Tracker, delete_path: str) -> None:
+    """The test deleted this object itself: teardown need not send a second delete (issue 8)."""
+    gone = [item for item in tracker.created if item.delete_path == delete_path]
+    tracker.created[:] = [item for item in tracker.created if item.delete_path != delete_path]
+    if tracker.ledger is not None:
+        for item in gone:
+            tracker.ledger.remove(tracker.target, tracker.run_id, item)

@@ -11,7 +11,10 @@ Cost (issue 8): item sets are made once per module and api-version (`shared`, se
 and read by every order and limit; they are as small as the checks allow (4 messages: limit 2
 ends on a full page one way and on a partial page the other, and so does the prime 3). Each
 list operation walks every limit in both orders and both directions, and each order in both
-directions (pairwise, `*_CASES`), not the full product of the three.
+directions (pairwise, `*_CASES`), not the full product of the three. The message thread is made
+with its messages in one request (their texts tell the creation order), a global walk starts at
+an object the module made anyway (the run assistant, the empty store), and the first run is made
+with its thread.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from conformance.invariants.pagination import (
 from conformance.spec import Contract
 from conformance.suite.conftest import Shared
 from conformance.suite.resources import body_of, create, file_ids, get_page, ids_of, walk
-from conformance.suite.support import TERMINAL, streamed_run
+from conformance.suite.support import TERMINAL, streamed_run, streamed_thread_and_run
 
 pytestmark = [pytest.mark.pagination]
 
@@ -99,12 +102,6 @@ def _walk_cases(
     return whole
 
 
-def _messages(client: ConformanceClient, contract: Contract, thread_id: str, count: int) -> list[str]:
-    path = f"/threads/{thread_id}/messages"
-    return [create(client, contract, None, "Create_Message", path, {"role": "user", "content": f"message {n}"})["id"]
-            for n in range(count)]
-
-
 def _empty_thread(shared: Shared) -> str:
     """A thread nothing is ever added to (empty lists, bad limits)."""
     return shared.once("empty thread", lambda tracker: str(tracker.thread()["id"]))
@@ -116,10 +113,26 @@ def _empty_store(shared: Shared) -> str:
 
 # ---------------------------------------------------------------- messages (a thread is a clean namespace)
 
-def _message_set(client: ConformanceClient, contract: Contract, shared: Shared) -> tuple[str, list[str]]:
-    def make(tracker: Tracker) -> tuple[str, list[str]]:
-        thread_id = str(tracker.thread()["id"])
-        return thread_id, _messages(client, contract, thread_id, MESSAGES)
+def _text(message: dict[str, Any]) -> str:
+    parts = message.get("content") or []
+    return "".join(str((part.get("text") or {}).get("value", "")) for part in parts if isinstance(part, dict))
+
+
+def _message_set(client: ConformanceClient, contract: Contract,
+                 shared: Shared) -> tuple[str, list[str], dict[str, Any]]:
+    """(thread id, message ids in creation order, the asc limit-100 page they were read from).
+
+    The messages are created with their thread, in one request; "message <n>" says which came n-th,
+    so the order is known from what was sent, never from how the target lists it."""
+    def make(tracker: Tracker) -> tuple[str, list[str], dict[str, Any]]:
+        texts = [f"message {n}" for n in range(MESSAGES)]
+        thread_id = str(tracker.thread(messages=[{"role": "user", "content": text} for text in texts])["id"])
+        page = get_page(client, contract, "List_Messages", f"/threads/{thread_id}/messages", limit=100, order="asc")
+        by_text = {_text(message): str(message.get("id")) for message in page.get("data", [])}
+        missing = [text for text in texts if text not in by_text]
+        if missing:
+            raise SetupFailed(f"a thread created with {texts} lists {sorted(by_text)}; missing {missing}")
+        return thread_id, [by_text[text] for text in texts], page
 
     return shared.once("messages", make)
 
@@ -127,12 +140,11 @@ def _message_set(client: ConformanceClient, contract: Contract, shared: Shared) 
 @pytest.mark.operation("List_Messages")
 @pytest.mark.parametrize("order", ORDERS)
 def test_messages_list_walks(client: ConformanceClient, contract: Contract, shared: Shared, order: str) -> None:
-    thread_id, ids = _message_set(client, contract, shared)
+    thread_id, ids, whole = _message_set(client, contract, shared)  # whole: the asc limit-100 page
     path = f"/threads/{thread_id}/messages"
     cases = MESSAGE_CASES[order]
     if order == "asc":  # once per module (under desc it would compare the same two pages again)
         # first, so an ignored `order` is reported as such rather than as a walk that went wrong
-        whole = get_page(client, contract, "List_Messages", path, limit=100, order="asc")
         other = get_page(client, contract, "List_Messages", path, limit=100, order="desc")
         require(check_orders_reverse(whole, other), "List_Messages asc against desc")
         require(check_walk([whole], expected_ids=ids, order="asc", limit=100, direction="after", exact=True),
@@ -177,19 +189,25 @@ def test_messages_list_rejects_bad_limit(client: ConformanceClient, contract: Co
 
 # ---------------------------------------------------------------- runs: one thread with finished runs, read only
 
+def _run_assistant(shared: Shared) -> str:
+    """The assistant of the run set, also the anchor the assistants walks start from."""
+    return shared.once("run assistant", lambda tracker: str(tracker.assistant(instructions="Answer with one word.")["id"]))
+
+
 def _run_set(client: ConformanceClient, contract: Contract, shared: Shared) -> tuple[str, list[str]]:
     """A thread with RUNS finished runs (ids in creation order); its runs are never changed."""
     def make(tracker: Tracker) -> tuple[str, list[str]]:
-        assistant = tracker.assistant(instructions="Answer with one word.")
-        thread = tracker.thread(messages=[{"role": "user", "content": "Say yes."}])
-        path = f"/threads/{thread['id']}/runs"
-        ids = []
-        for _ in range(RUNS):  # one at a time (a thread has one active run at most), streamed: one request each
-            run = streamed_run(client, contract, str(thread["id"]), {"assistant_id": assistant["id"]})
+        body = {"assistant_id": _run_assistant(shared)}
+        # the first run with its thread; one at a time (a thread has one active run at most), streamed:
+        # one request each
+        runs = [streamed_thread_and_run(client, tracker, body, "Say yes.")]
+        thread_id = str(runs[0]["thread_id"])
+        while len(runs) < RUNS:
+            runs.append(streamed_run(client, contract, thread_id, body))
+        for run in runs:
             if run.get("status") not in TERMINAL:
-                raise SetupFailed(f"streamed run {run.get('id')} on {path} ended {run.get('status')!r}")
-            ids.append(str(run["id"]))
-        return str(thread["id"]), ids
+                raise SetupFailed(f"streamed run {run.get('id')} on thread {thread_id} ended {run.get('status')!r}")
+        return thread_id, [str(run["id"]) for run in runs]
 
     return shared.once("runs", make)
 
@@ -258,7 +276,8 @@ def _global_walk(
     *,
     order: str,
 ) -> None:
-    """`items`: an anchor then GLOBAL_ITEMS objects; walk from the anchor towards the newer end."""
+    """`items`: an anchor (an object made before them) then GLOBAL_ITEMS objects; walk from the
+    anchor towards the newer end."""
     anchor, *ids = items
     direction: Direction = "after" if order == "asc" else "before"
     expected = ids if order == "asc" else ids[::-1]
@@ -273,7 +292,8 @@ def _global_walk(
 @pytest.mark.parametrize("order", ORDERS)
 def test_assistants_list_walks(client: ConformanceClient, contract: Contract, shared: Shared, order: str) -> None:
     def make(tracker: Tracker) -> list[str]:
-        return [str(tracker.assistant(name=tracker.name(f"page-{n}"))["id"]) for n in range(GLOBAL_ITEMS + 1)]
+        anchor = _run_assistant(shared)  # made by now, so older than the walk's items
+        return [anchor, *(str(tracker.assistant(name=tracker.name(f"page-{n}"))["id"]) for n in range(GLOBAL_ITEMS))]
 
     _global_walk(client, contract, "List_Assistants", "/assistants", shared.once("assistants", make), order=order)
 
@@ -282,7 +302,8 @@ def test_assistants_list_walks(client: ConformanceClient, contract: Contract, sh
 @pytest.mark.parametrize("order", ORDERS)
 def test_vector_stores_list_walks(client: ConformanceClient, contract: Contract, shared: Shared, order: str) -> None:
     def make(tracker: Tracker) -> list[str]:
-        return [str(tracker.vector_store(name=tracker.name(f"page-{n}"))["id"]) for n in range(GLOBAL_ITEMS + 1)]
+        anchor = _empty_store(shared)  # made by now, so older than the walk's items; it stays empty
+        return [anchor, *(str(tracker.vector_store(name=tracker.name(f"page-{n}"))["id"]) for n in range(GLOBAL_ITEMS))]
 
     _global_walk(client, contract, "List_Vector_Stores", "/vector_stores", shared.once("stores", make),
                  order=order)

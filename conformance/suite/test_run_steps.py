@@ -22,10 +22,11 @@ def _finished_run(client: ConformanceClient, contract: Contract, shared: Shared)
     """One completed run per module and api-version: the tests below only read it (issue 8: cost)."""
     def make(tracker: Tracker) -> dict[str, Any]:
         assistant = tracker.assistant(instructions="Answer briefly.")
-        thread = tracker.thread(messages=[{"role": "user", "content": "Say hello in five words."}])
-        # streamed: one request for the finished run; read back once, as the tests below compare with it
-        streamed = support.streamed_run(client, contract, thread["id"], {"assistant_id": assistant["id"]})
-        path = f"/threads/{thread['id']}/runs/{streamed['id']}"
+        # thread and run in one streamed request for the finished run; read back once, as the tests
+        # below compare with it
+        streamed = support.streamed_thread_and_run(client, tracker, {"assistant_id": assistant["id"]},
+                                                   "Say hello in five words.")
+        path = f"/threads/{streamed['thread_id']}/runs/{streamed['id']}"
         final: dict[str, Any] = support.expect(contract, "Get_Run", client.get(path))
         require(check_run_history([final]), f"run {final['id']}")
         assert final["status"] == "completed", f"the run ended {final['status']!r}, expected 'completed'"

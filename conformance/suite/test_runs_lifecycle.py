@@ -2,6 +2,12 @@
 
 Every test arranges through the tracker, calls the API and judges the raw answers with the
 contract (`support.expect`) and the lifecycle invariants, so a failure names the rule it broke.
+
+Cost (issue 8): runs only their own test reads go to the module's run thread with their question as
+an additional message (`support.start_run`; a busy thread sends the test to one of its own), all
+on the module's brief assistant, with run-level `instructions` / `tools` where a test needs others.
+Runs that are only the stage for the behaviour under test (a finished run to cancel, a run to read
+the thread of) are streamed to that state in one request; the polled walks are judged elsewhere.
 """
 
 from __future__ import annotations
@@ -41,8 +47,7 @@ def test_run_polled_to_completion_is_a_legal_walk(
     client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
     assistant = support.brief_assistant(shared)
-    thread = _thread_with_question(tracker)
-    run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"])
+    run = support.start_run(client, contract, tracker, shared, QUESTION, assistant_id=assistant["id"])
     assert run["status"] == "queued", f"a new run answered status {run['status']!r}, expected 'queued'"
     # A fifth of the target's poll pace: every state the run passes through gets read more than once
     # (0.01 s on the embedded emulator; 0.1 s, growing, where a run takes seconds and requests cost).
@@ -74,13 +79,15 @@ def test_run_create_thread_and_run_completes(client: ConformanceClient, contract
 
 @pytest.mark.expensive
 @pytest.mark.operation("Cancel_Run")
-def test_run_cancel_active_ends_cancelled(client: ConformanceClient, contract: Contract, tracker: Tracker) -> None:
-    assistant = tracker.assistant(instructions="Write a long, detailed answer.")
-    thread = _thread_with_question(tracker, "Explain how a compiler works, step by step.")
-    run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"])
-    response = client.post(f"/threads/{thread['id']}/runs/{run['id']}/cancel")
+def test_run_cancel_active_ends_cancelled(client: ConformanceClient, contract: Contract, tracker: Tracker,
+                                          shared: Shared) -> None:
+    assistant = support.brief_assistant(shared)
+    run = support.start_run(client, contract, tracker, shared, "Explain how a compiler works, step by step.",
+                            assistant_id=assistant["id"], instructions="Write a long, detailed answer.")
+    path = f"/threads/{run['thread_id']}/runs/{run['id']}"
+    response = client.post(f"{path}/cancel")
     if response.status_code == 400:
-        latest = support.expect(contract, "Get_Run", client.get(f"/threads/{thread['id']}/runs/{run['id']}"))
+        latest = support.expect(contract, "Get_Run", client.get(path))
         if latest["status"] in support.TERMINAL:
             pytest.skip(f"the run ended {latest['status']!r} before it could be cancelled")
     cancelling = support.expect(contract, "Cancel_Run", response)
@@ -95,8 +102,11 @@ def test_run_cancel_active_ends_cancelled(client: ConformanceClient, contract: C
 def test_run_cancel_requires_action_ends_cancelled(
     client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    waiting = support.tool_run(client, contract, tracker, shared)
-    run = waiting[-1]
+    # streamed to requires_action (one request; the polled walk there is judged by the tool tests)
+    run = support.stream_run(client, tracker, shared, "What is the weather in Paris?",
+                             assistant_id=support.brief_assistant(shared)["id"], **support.WEATHER_RUN)
+    assert run["status"] == "requires_action", f"a run with a forced function call reached {run['status']!r}"
+    waiting = [run]
     cancelling = support.expect(contract, "Cancel_Run", client.post(f"/threads/{run['thread_id']}/runs/{run['id']}/cancel"))
     assert cancelling["status"] in ("cancelling", "cancelled"), (
         f"cancel answered status {cancelling['status']!r}, expected 'cancelling' (or already 'cancelled')"
@@ -109,15 +119,15 @@ def test_run_cancel_requires_action_ends_cancelled(
 @pytest.mark.expensive
 @pytest.mark.operation("Cancel_Run")
 def test_run_cancel_finished_is_rejected(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared) -> None:
-    assistant = support.brief_assistant(shared)
-    thread = _thread_with_question(tracker)
-    run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"])
-    history = support.settle(client, contract, run)
-    response = client.post(f"/threads/{thread['id']}/runs/{run['id']}/cancel")
+    # finished in one streamed request: the run is only the stage for the refused cancel
+    run = support.stream_run(client, tracker, shared, QUESTION, assistant_id=support.brief_assistant(shared)["id"])
+    assert run["status"] in support.TERMINAL, f"the streamed run ended its stream {run['status']!r}"
+    path = f"/threads/{run['thread_id']}/runs/{run['id']}"
+    response = client.post(f"{path}/cancel")
     body = support.expect(contract, "Cancel_Run", response, status=400)
-    require(check_error_envelope(response.status_code, body), f"cancel of a {history[-1]['status']} run")
-    after = support.expect(contract, "Get_Run", client.get(f"/threads/{thread['id']}/runs/{run['id']}"))
-    require(check_run_history([*history, after]), "the finished run after a refused cancel")
+    require(check_error_envelope(response.status_code, body), f"cancel of a {run['status']} run")
+    after = support.expect(contract, "Get_Run", client.get(path))
+    require(check_run_history([run, after]), "the finished run after a refused cancel")
 
 
 @pytest.mark.operation("Create_Run")
@@ -146,8 +156,9 @@ def test_run_get_through_other_thread_is_not_found(
     client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
     run = support.waiting_run(client, contract, shared)  # any run will do: it is only read
-    other = tracker.thread()
-    response = client.get(f"/threads/{other['id']}/runs/{run['id']}")
+    other = support.run_thread(shared)  # the module's run thread, never the waiting run's
+    assert other != run["thread_id"]
+    response = client.get(f"/threads/{other}/runs/{run['id']}")
     body = support.expect(contract, "Get_Run", response, status=404)
     require(check_not_found(response.status_code, body), "a run read through a thread it does not belong to")
 
@@ -176,13 +187,12 @@ def _echo_findings(sent: dict[str, Any], run: dict[str, Any], label: str) -> lis
 @pytest.mark.operation("Create_Run")
 def test_run_reflects_request_settings(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared) -> None:
     assistant = support.brief_assistant(shared)
-    thread = _thread_with_question(tracker)
     # Only what this api-version's contract has on both the request and the run object.
     schemas = contract.document["components"]["schemas"]
     known = set(schemas["createRunRequest"]["properties"]) & set(schemas["runObject"]["properties"])
     sent = {k: v for k, v in {**RUN_SETTINGS, "metadata": {**tracker.metadata, "case": "settings"}}.items() if k in known}
     assert "metadata" in sent, f"the {contract.api_version} contract has no run metadata"
-    run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"], **sent)
+    run = support.start_run(client, contract, tracker, shared, QUESTION, assistant_id=assistant["id"], **sent)
     history = support.settle(client, contract, run)
     require(check_run_history(history), f"run {run['id']} with settings")
     require([*_echo_findings(sent, run, "create answer"), *_echo_findings(sent, history[-1], "final read")],
@@ -195,16 +205,15 @@ def test_run_additional_messages_join_the_thread(
     client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
     assistant = support.brief_assistant(shared)
-    thread = _thread_with_question(tracker)
     extra = f"Also name a colour. ({tracker.name('extra')})"
-    run = _create_run(
-        client, contract, thread["id"], assistant_id=assistant["id"],
+    run = support.start_run(
+        client, contract, tracker, shared, QUESTION, assistant_id=assistant["id"],
         additional_instructions="Mention the weather too.",
         additional_messages=[{"role": "user", "content": extra}],
     )
     history = support.settle(client, contract, run)
     require(check_run_history(history), f"run {run['id']} with additional messages")
-    messages = support.expect(contract, "List_Messages", client.get(f"/threads/{thread['id']}/messages"))
+    messages = support.expect(contract, "List_Messages", client.get(f"/threads/{run['thread_id']}/messages"))
     texts = [part.get("text", {}).get("value") for m in messages["data"] if m.get("role") == "user"
              for part in m.get("content", [])]
     assert extra in texts, f"the additional message is not in the thread; user texts: {texts}"
@@ -213,12 +222,12 @@ def test_run_additional_messages_join_the_thread(
 @pytest.mark.expensive
 @pytest.mark.operation("Create_Run")
 def test_run_max_completion_tokens_bounds_the_answer(
-    client: ConformanceClient, contract: Contract, tracker: Tracker, record_property: Any
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared, record_property: Any
 ) -> None:
-    assistant = tracker.assistant(instructions="Write at great length.")
-    thread = _thread_with_question(tracker, "Write a 3000-word essay about the history of bridges.")
     limit = 256  # the contract's minimum
-    run = _create_run(client, contract, thread["id"], assistant_id=assistant["id"], max_completion_tokens=limit)
+    run = support.start_run(client, contract, tracker, shared, "Write a 3000-word essay about the history of bridges.",
+                            assistant_id=support.brief_assistant(shared)["id"],
+                            instructions="Write at great length.", max_completion_tokens=limit)
     history = support.settle(client, contract, run)
     require(check_run_history(history), f"run {run['id']} with max_completion_tokens {limit}")
     final = history[-1]

@@ -2,6 +2,11 @@
 
 The raw bytes are parsed with the invariants' SSE parser, so framing defects are findings too, and
 judged by the stream grammar plus the contract's schema for each event.
+
+Cost (issue 8): the run streams go to one thread per module and api-version that holds the question
+(no message is added, so nothing but the run's own events can enter a stream), on the module's brief
+assistant; the tool run gets its tool from the run's `tools`. A test that failed with its run still
+active leaves the thread busy: the next one answers 400 there and streams on a thread of its own.
 """
 
 from __future__ import annotations
@@ -32,8 +37,15 @@ pytestmark = [pytest.mark.streaming]
 QUESTION = "Say hello in five words."
 
 
-def _read(client: ConformanceClient, path: str, body: dict[str, Any]) -> tuple[list[SseEvent], list[Finding]]:
+def _read(client: ConformanceClient, path: str, body: dict[str, Any],
+          busy: Tracker | None = None) -> tuple[list[SseEvent], list[Finding]]:
+    """The stream's events and framing findings. `busy`: `path` is on the module's thread, and a 400
+    there (an earlier failed test left a run active) moves the stream to a new thread of `busy`."""
     status, content_type, raw = support.read_stream(client, path, {**body, "stream": True})
+    if status == 400 and busy is not None:
+        thread = busy.thread(messages=[{"role": "user", "content": QUESTION}])
+        path = f"/threads/{thread['id']}/runs"
+        status, content_type, raw = support.read_stream(client, path, {**body, "stream": True})
     assert status == 200, f"POST {path} with stream: true answered {status}: {raw[:300]!r}"
     events, framing = parse_sse(raw)
     return events, [*check_content_type(content_type), *framing]
@@ -41,9 +53,9 @@ def _read(client: ConformanceClient, path: str, body: dict[str, Any]) -> tuple[l
 
 def _run_stream(
     client: ConformanceClient, contract: Contract, path: str, body: dict[str, Any], kind: StreamKind,
-    tracker: Tracker | None = None,
+    tracker: Tracker | None = None, busy: Tracker | None = None,
 ) -> list[SseEvent]:
-    events, findings = _read(client, path, body)
+    events, findings = _read(client, path, body, busy)
     if tracker is not None:  # the stream created a thread: register it before judging anything
         created = [json.loads(e.data) for e in events if e.event == "thread.created"]
         if created and isinstance(created[0], dict) and "id" in created[0]:
@@ -51,6 +63,18 @@ def _run_stream(
     findings += check_run_stream(events, kind=kind, validate_event=contract.validate_event)
     require(findings, f"{kind} stream from POST {path}")
     return events
+
+
+def _thread(shared: Shared) -> str:
+    """The module's thread for run streams: it holds the question, and every run answers it."""
+    return shared.once("stream thread", lambda owner: str(
+        owner.thread(messages=[{"role": "user", "content": QUESTION}])["id"]))
+
+
+def _stream_on_thread(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared,
+                      body: dict[str, Any]) -> list[SseEvent]:
+    """A judged run stream on the module's thread (or on a new one of the test's when it is busy)."""
+    return _run_stream(client, contract, f"/threads/{_thread(shared)}/runs", body, "run", busy=tracker)
 
 
 def _text(message: dict[str, Any]) -> list[str]:
@@ -70,8 +94,7 @@ def test_run_stream_follows_the_event_grammar(
     client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
     assistant = support.brief_assistant(shared)
-    thread = tracker.thread(messages=[{"role": "user", "content": QUESTION}])
-    events = _run_stream(client, contract, f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"]}, "run")
+    events = _stream_on_thread(client, contract, tracker, shared, {"assistant_id": assistant["id"]})
     assert _final(events)["status"] == "completed", f"the streamed run ended {_final(events)['status']!r}"
 
 
@@ -79,9 +102,9 @@ def test_run_stream_follows_the_event_grammar(
 @pytest.mark.operation("Create_Run")
 def test_run_stream_result_matches_retrieve(client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared) -> None:
     assistant = support.brief_assistant(shared)
-    thread = tracker.thread(messages=[{"role": "user", "content": QUESTION}])
-    events = _run_stream(client, contract, f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"]}, "run")
+    events = _stream_on_thread(client, contract, tracker, shared, {"assistant_id": assistant["id"]})
     streamed = _final(events)
+    thread = {"id": streamed["thread_id"]}
     stored = support.expect(contract, "Get_Run", client.get(f"/threads/{thread['id']}/runs/{streamed['id']}"))
     assert stored["status"] == streamed["status"], (
         f"the stream ended the run {streamed['status']!r} but a retrieve says {stored['status']!r}"
@@ -116,12 +139,11 @@ def test_thread_and_run_stream_follows_the_event_grammar(
 @pytest.mark.expensive
 @pytest.mark.operation("Submit_Tool_Outputs_To_Run")
 def test_run_stream_requires_action_then_submit_stream(
-    client: ConformanceClient, contract: Contract, tracker: Tracker
+    client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared
 ) -> None:
-    assistant = tracker.assistant(instructions="Use the weather tool.", tools=[support.WEATHER_TOOL])
-    thread = tracker.thread(messages=[{"role": "user", "content": "What is the weather in Paris?"}])
-    body = {"assistant_id": assistant["id"], "tool_choice": support.FORCE_WEATHER}
-    first = _final(_run_stream(client, contract, f"/threads/{thread['id']}/runs", body, "run"))
+    body = {"assistant_id": support.brief_assistant(shared)["id"], **support.WEATHER_RUN}
+    first = _final(_stream_on_thread(client, contract, tracker, shared, body))
+    thread = {"id": first["thread_id"]}
     assert first["status"] == "requires_action", f"the forced tool call stream ended {first['status']!r}"
     outputs = [{"tool_call_id": call["id"], "output": '{"celsius": 21}'} for call in support.tool_calls(first)]
     path = f"/threads/{thread['id']}/runs/{first['id']}/submit_tool_outputs"
