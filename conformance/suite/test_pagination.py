@@ -331,9 +331,10 @@ def _store_with_files(client: ConformanceClient, contract: Contract, shared: Sha
                       settings: TargetSettings) -> tuple[str, list[str]]:
     """A store with 3 files, read by the walks and the status filters (neither changes it)."""
     def make(tracker: Tracker) -> tuple[str, list[str]]:
-        store = tracker.vector_store()
-        ids = []
-        for file_id in file_ids(client, tracker, settings, 3):
+        first, *rest = file_ids(client, tracker, settings, 3)
+        store = tracker.vector_store(file_ids=[first])  # the first file comes with the store
+        ids = [first]
+        for file_id in rest:  # the others one request each, so their creation order is known
             created = create(client, contract, None, "Create_Vector_Store_File",
                              f"/vector_stores/{store['id']}/files", {"file_id": file_id})
             ids.append(str(created["id"]))

@@ -206,13 +206,13 @@ def test_run_additional_messages_join_the_thread(
 ) -> None:
     assistant = support.brief_assistant(shared)
     extra = f"Also name a colour. ({tracker.name('extra')})"
-    run = support.start_run(
-        client, contract, tracker, shared, QUESTION, assistant_id=assistant["id"],
+    # streamed to its end in one request: what the thread holds afterwards is the behaviour under test
+    run = support.stream_run(
+        client, tracker, shared, QUESTION, assistant_id=assistant["id"],
         additional_instructions="Mention the weather too.",
         additional_messages=[{"role": "user", "content": extra}],
     )
-    history = support.settle(client, contract, run)
-    require(check_run_history(history), f"run {run['id']} with additional messages")
+    require(check_run_history([run]), f"run {run['id']} with additional messages")
     messages = support.expect(contract, "List_Messages", client.get(f"/threads/{run['thread_id']}/messages"))
     texts = [part.get("text", {}).get("value") for m in messages["data"] if m.get("role") == "user"
              for part in m.get("content", [])]
@@ -225,12 +225,12 @@ def test_run_max_completion_tokens_bounds_the_answer(
     client: ConformanceClient, contract: Contract, tracker: Tracker, shared: Shared, record_property: Any
 ) -> None:
     limit = 256  # the contract's minimum
-    run = support.start_run(client, contract, tracker, shared, "Write a 3000-word essay about the history of bridges.",
-                            assistant_id=support.brief_assistant(shared)["id"],
-                            instructions="Write at great length.", max_completion_tokens=limit)
-    history = support.settle(client, contract, run)
-    require(check_run_history(history), f"run {run['id']} with max_completion_tokens {limit}")
-    final = history[-1]
+    # streamed to its end in one request, then read back: the stored run is what is judged
+    run = support.stream_run(client, tracker, shared, "Write a 3000-word essay about the history of bridges.",
+                             assistant_id=support.brief_assistant(shared)["id"],
+                             instructions="Write at great length.", max_completion_tokens=limit)
+    final = support.expect(contract, "Get_Run", client.get(f"/threads/{run['thread_id']}/runs/{run['id']}"))
+    require(check_run_history([run, final]), f"run {run['id']} with max_completion_tokens {limit}")
     record_property("outcome", final["status"])
     assert final["status"] in ("completed", "incomplete"), f"the run ended {final['status']!r}"
     if final["status"] == "incomplete":

@@ -25,18 +25,22 @@ STABLE = ("id", "object", "created_at", "vector_store_id")
 
 
 def _add(client: ConformanceClient, contract: Contract, tracker: Tracker,
-         settings: TargetSettings) -> tuple[str, str, dict[str, Any]]:
-    store = tracker.vector_store()
+         settings: TargetSettings, store_id: str) -> tuple[str, str, dict[str, Any]]:
     file_id = file_ids(client, tracker, settings, 1)[0]
-    created = create(client, contract, None, "Create_Vector_Store_File", f"/vector_stores/{store['id']}/files",
+    created = create(client, contract, None, "Create_Vector_Store_File", f"/vector_stores/{store_id}/files",
                      {"file_id": file_id})
-    return str(store["id"]), file_id, created
+    return store_id, file_id, created
+
+
+def _store(shared: Shared) -> str:
+    """The module's store (issue 8: cost): the shared file, and a file the delete test adds and removes."""
+    return shared.once("store", lambda owner: str(owner.vector_store()["id"]))
 
 
 def _shared_file(client: ConformanceClient, contract: Contract, shared: Shared,
                  settings: TargetSettings) -> tuple[str, str, dict[str, Any]]:
     """One added file the create and retrieve tests share; they only read it (issue 8: cost)."""
-    return shared.once("added file", lambda owner: _add(client, contract, owner, settings))
+    return shared.once("added file", lambda owner: _add(client, contract, owner, settings, _store(shared)))
 
 
 def _stable(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,8 +65,11 @@ def test_vector_store_file_retrieve_roundtrip(client: ConformanceClient, contrac
 
 @pytest.mark.operation("Delete_Vector_Store_File")
 def test_vector_store_file_delete_envelope_then_gone(client: ConformanceClient, contract: Contract,
-                                                     tracker: Tracker, aoai_settings: TargetSettings) -> None:
-    store_id, file_id, _ = _add(client, contract, tracker, aoai_settings)
+                                                     tracker: Tracker, shared: Shared,
+                                                     aoai_settings: TargetSettings) -> None:
+    # the module's store holds the shared file as well: after the delete it must list exactly that one
+    _, kept, _ = _shared_file(client, contract, shared, aoai_settings)
+    store_id, file_id, _ = _add(client, contract, tracker, aoai_settings, _store(shared))
     path = f"/vector_stores/{store_id}/files/{file_id}"
     deleted = expect(contract, "Delete_Vector_Store_File", client.delete(path))
     require(check_deleted(deleted, object_name="vector_store.file", object_id=file_id), "Delete_Vector_Store_File")
@@ -71,4 +78,4 @@ def test_vector_store_file_delete_envelope_then_gone(client: ConformanceClient, 
             "after delete")
     pages = walk(client, contract, "List_Vector_Store_Files", f"/vector_stores/{store_id}/files",
                  limit=100, order="asc")
-    require(check_walk(pages, expected_ids=[], exact=True), "the store no longer lists the removed file")
+    require(check_walk(pages, expected_ids=[kept], exact=True), "the store no longer lists the removed file")

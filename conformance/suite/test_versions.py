@@ -37,6 +37,14 @@ def _store(shared: Shared) -> str:
     return shared.once("store", lambda owner: str(owner.vector_store()["id"]))
 
 
+def _files(client: ConformanceClient, shared: Shared, settings: TargetSettings) -> list[str]:
+    """Four files per module and api-version (issue 8: cost; each is an upload on a real resource).
+    A file is only named, never changed, by what uses it: [0, 1] go into a new store and into a batch
+    of the module store, [2] is added to the module store on its own, [3] (never in the module store,
+    so a refusal is about the request alone) is refused there and attached to a message."""
+    return shared.once("files", lambda owner: file_ids(client, owner, settings, 4))
+
+
 def _file_search(max_num_results: int) -> dict[str, Any]:
     return {"type": "file_search", "file_search": {"max_num_results": max_num_results}}
 
@@ -46,8 +54,9 @@ def _file_search(max_num_results: int) -> dict[str, Any]:
 @pytest.mark.since(SINCE)
 @pytest.mark.operation("Create_Vector_Store")
 def test_vector_store_chunking_strategy_reported_on_files(client: ConformanceClient, contract: Contract,
-                                                          tracker: Tracker, aoai_settings: TargetSettings) -> None:
-    files = file_ids(client, tracker, aoai_settings, 2)
+                                                          tracker: Tracker, shared: Shared,
+                                                          aoai_settings: TargetSettings) -> None:
+    files = _files(client, shared, aoai_settings)[:2]
     store = create(client, contract, tracker, "Create_Vector_Store", "/vector_stores",
                    {"name": tracker.name("chunked"), "metadata": tracker.metadata, "file_ids": files,
                     "chunking_strategy": STATIC}, kind="vector_store")
@@ -63,7 +72,7 @@ def test_vector_store_file_chunking_strategy_echoed(client: ConformanceClient, c
                                                     tracker: Tracker, shared: Shared,
                                                     aoai_settings: TargetSettings) -> None:
     store = {"id": _store(shared)}
-    file_id = file_ids(client, tracker, aoai_settings, 1)[0]
+    file_id = _files(client, shared, aoai_settings)[2]
     path = f"/vector_stores/{store['id']}/files"
     create(client, contract, None, "Create_Vector_Store_File", path, {"file_id": file_id, "chunking_strategy": STATIC})
     read = expect(contract, "Get_Vector_Store_File", client.get(f"{path}/{file_id}"))
@@ -76,7 +85,7 @@ def test_file_batch_chunking_strategy_reported_on_files(client: ConformanceClien
                                                         tracker: Tracker, shared: Shared,
                                                         aoai_settings: TargetSettings) -> None:
     store = {"id": _store(shared)}
-    files = file_ids(client, tracker, aoai_settings, 2)
+    files = _files(client, shared, aoai_settings)[:2]
     batch = create(client, contract, None, "Create_Vector_Store_File_Batch",
                    f"/vector_stores/{store['id']}/file_batches", {"file_ids": files, "chunking_strategy": STATIC})
     page = get_page(client, contract, "List_Vector_Store_File_Batch_Files",
@@ -98,7 +107,7 @@ def test_vector_store_file_invalid_chunking_rejected(client: ConformanceClient, 
                                                      static: dict[str, int]) -> None:
     # one store and file for the three cases (a conforming target adds nothing to it; issue 8: cost)
     store_id = _store(shared)
-    file_id = shared.once("file", lambda owner: file_ids(client, owner, aoai_settings, 1)[0])
+    file_id = _files(client, shared, aoai_settings)[3]
     response = client.post(f"/vector_stores/{store_id}/files",
                            json={"file_id": file_id, "chunking_strategy": {"type": "static", "static": static}})
     require(check_bad_request(response.status_code, body_of(response), what=f"static chunking {static}"),
@@ -138,9 +147,10 @@ def test_assistant_file_search_max_num_results_out_of_range_rejected(client: Con
 @pytest.mark.since(SINCE)
 @pytest.mark.operation("Create_Message")
 def test_message_attachment_file_search_type_only(client: ConformanceClient, contract: Contract,
-                                                  tracker: Tracker, aoai_settings: TargetSettings) -> None:
+                                                  tracker: Tracker, shared: Shared,
+                                                  aoai_settings: TargetSettings) -> None:
     thread = tracker.thread()
-    file_id = file_ids(client, tracker, aoai_settings, 1)[0]
+    file_id = _files(client, shared, aoai_settings)[3]
     attachments = [{"file_id": file_id, "tools": [{"type": "file_search"}]}]
     created = create(client, contract, None, "Create_Message", f"/threads/{thread['id']}/messages",
                      {"role": "user", "content": "Search the attached file.", "attachments": attachments})
@@ -172,15 +182,18 @@ CASES_05 = [pytest.param(case[0], id=case[0], marks=pytest.mark.operation(case[1
 
 @pytest.mark.parametrize("case", CASES_05)
 def test_version_08_parameter_on_05_answers_conformingly(client: ConformanceClient, contract: Contract,
-                                                      tracker: Tracker, aoai_settings: TargetSettings,
-                                                      api_version: str, case: str) -> None:
+                                                      tracker: Tracker, shared: Shared,
+                                                      aoai_settings: TargetSettings, api_version: str,
+                                                      case: str) -> None:
     if at_least(api_version, SINCE):
         pytest.skip(f"the parameter is part of {api_version}")
-    file_id = file_ids(client, tracker, aoai_settings, 1)[0]
+    # the module's store and files (issue 8: cost); each case that adds one names a different file
+    file_index = {"vector store file chunking_strategy": 2, "file batch chunking_strategy": 0}.get(case)
+    file_id = _files(client, shared, aoai_settings)[file_index] if file_index is not None else "file-unused"
     _, operation_id, template, kind, body = next(
         c for c in _requests_with_08_parameters(tracker.model, tracker.name("05"), tracker.metadata, file_id)
         if c[0] == case)
-    path = template.format(store=tracker.vector_store()["id"]) if "{store}" in template else template
+    path = template.format(store=_store(shared)) if "{store}" in template else template
     response = client.post(path, json=body)
     if response.status_code == 200:
         if kind is not None:
