@@ -4,7 +4,9 @@ The suite runs in a child pytest as `--target url` against an emulator whose run
 slow pace (0.5 s per phase), so the client polls at the live pace (0.5 s, growing) rather than the
 embedded emulator's quick one, and the counts are what a live run would spend on the same
 answers. This is the one place a budget is asserted: it counts requests and tokens from the
-run's `run.json`; it never times anything.
+run's `run.json`, whose figure is every request the transport sent (teardown deletes and retries
+included, across workers); it never times anything. The per-test records leave teardown out, so
+their per-module sums are shown as information only, never judged.
 
 Known gap: on a real resource `file_ids` uploads each file (one request per file), where the
 emulator behind `--target url` answers the first upload 404 and synthetic ids are used, so a
@@ -47,7 +49,9 @@ def emulator() -> Iterator[RunningEmulator]:
 
 
 def _measure(emulator: RunningEmulator, report_dir: Path, *extra: str) -> tuple[int, int, Counter[str], str]:
-    """(requests, tokens, requests per module, output tail) of one suite run for one api-version."""
+    """(requests, tokens, requests per module, output tail) of one suite run for one api-version.
+
+    requests and tokens: run.json's honest count; per module: the records' counts (teardown left out)."""
     command = [
         sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-c", str(SUITE_INI),
         "--target", "url", "--base-url", emulator.url, "--api-key", DEFAULT_API_KEY,
@@ -61,19 +65,21 @@ def _measure(emulator: RunningEmulator, report_dir: Path, *extra: str) -> tuple[
     per_module: Counter[str] = Counter()
     for record in read_records(report_dir / RESULTS_FILE):
         per_module[record.id.split("::")[0]] += record.requests
-    # run.json is the sum of the records: a figure that does not add up would make the budget meaningless
-    assert info.requests == sum(per_module.values()), (info.requests, per_module)
+    # run.json counts what the transport sent, the records only what tests sent before teardown: an
+    # honest total can only be larger (the difference is the deletes at teardown, and any retries)
+    assert info.requests >= sum(per_module.values()) > 0, (info.requests, per_module)
     return info.requests, info.tokens, per_module, tail
 
 
 def _show(per_module: Counter[str]) -> str:
-    return ", ".join(f"{module} {count}" for module, count in per_module.most_common())
+    return "per module before teardown: " + ", ".join(f"{module} {count}" for module, count in per_module.most_common())
 
 
 def test_full_suite_within_request_and_token_budget(emulator: RunningEmulator, tmp_path: Path) -> None:
     requests, tokens, per_module, _ = _measure(emulator, tmp_path)
+    print(f"{requests} requests sent (teardown included), {tokens} tokens; {_show(per_module)}")  # information
     assert tokens < MAX_TOKENS, f"{tokens} tokens, budget {MAX_TOKENS}"
-    assert requests < MAX_REQUESTS, f"{requests} requests, budget {MAX_REQUESTS}: {_show(per_module)}"
+    assert requests < MAX_REQUESTS, f"{requests} requests sent, budget {MAX_REQUESTS}; {_show(per_module)}"
 
 
 def test_smoke_profile_is_small_and_touches_each_area(emulator: RunningEmulator, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def _batch(client: ConformanceClient, contract: Contract, tracker: Tracker, sett
 def _shared_batch(client: ConformanceClient, contract: Contract, shared: Shared,
                   settings: TargetSettings) -> tuple[str, list[str], dict[str, Any]]:
     """One batch (and its create answer) for the tests that only read it (issue 8: cost)."""
-    return shared.once("batch", lambda owner: _batch(client, contract, owner, settings, _store(shared), 3))
+    return shared.once("batch", lambda owner: _batch(client, contract, owner, settings, _store(shared)))
 
 
 @pytest.mark.operation("Create_Vector_Store_File_Batch")
