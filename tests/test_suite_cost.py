@@ -150,3 +150,90 @@ def test_shared_set_that_failed_is_not_made_again() -> None:
     with pytest.raises(SetupFailed, match="failed in an earlier test: creating a thread failed"):
         view("v1", "b").once("thread", make)
     assert calls == [1]
+
+
+# ---------------------------------------------------------------- the module run thread and its fallback
+
+class _FakeContract:
+    def operation(self, operation_id: str) -> str:
+        return operation_id
+
+    def validate_response(self, op: object, status: int, headers: object, body: object) -> list[object]:
+        return []
+
+
+class _FakeClient:
+    """Answers POSTs from a script of statuses and records the paths."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.posts: list[str] = []
+
+    def post(self, path: str, json: object = None) -> Any:
+        import httpx
+
+        self.posts.append(path)
+        status = self.statuses.pop(0)
+        body = {"id": "run_1", "thread_id": path.split("/")[2], "status": "queued"} if status == 200 else {
+            "error": {"code": "conflict", "message": "Thread already has an active run."}}
+        return httpx.Response(status, json=body, request=httpx.Request("POST", f"http://127.0.0.1{path}"))
+
+
+class _ThreadTracker:
+    def __init__(self) -> None:
+        self.threads = 0
+
+    def thread(self, **fields: Any) -> dict[str, Any]:
+        self.threads += 1
+        return {"id": f"thread_own{self.threads}"}
+
+
+def _run_thread_view(thread_id: str) -> Any:
+    from conformance.suite.conftest import Shared, SharedSets
+
+    sets = SharedSets()
+    sets.put(("v1", "run thread"), thread_id)  # the module's run thread, already made
+    return Shared(sets, "v1", None, lambda: None)  # type: ignore[arg-type, return-value]
+
+
+def test_run_goes_to_the_module_run_thread_with_its_question() -> None:
+    from conformance.suite.support import start_run
+
+    client, tracker = _FakeClient([200]), _ThreadTracker()
+    run = start_run(client, _FakeContract(), tracker, _run_thread_view("thread_mod"), "Hi?",  # type: ignore[arg-type]
+                    assistant_id="asst_1")
+    assert client.posts == ["/threads/thread_mod/runs"] and tracker.threads == 0
+    assert run["thread_id"] == "thread_mod"
+
+
+def test_busy_module_run_thread_sends_the_run_to_a_thread_of_its_own() -> None:
+    from conformance.suite.support import start_run
+
+    # an earlier test failed with its run still active: the module thread answers 400
+    client, tracker = _FakeClient([400, 200]), _ThreadTracker()
+    run = start_run(client, _FakeContract(), tracker, _run_thread_view("thread_mod"), "Hi?",  # type: ignore[arg-type]
+                    assistant_id="asst_1")
+    assert client.posts == ["/threads/thread_mod/runs", "/threads/thread_own1/runs"]
+    assert run["thread_id"] == "thread_own1"
+
+
+def test_object_deleted_by_the_test_is_not_deleted_again() -> None:
+    from conformance.harness.tracker import Created
+    from conformance.suite.support import forget
+
+    removed: list[Created] = []
+
+    class Ledger:
+        def remove(self, target: str, run_id: str, item: Created) -> None:
+            removed.append(item)
+
+    class Owner:
+        def __init__(self) -> None:
+            self.created = [Created("thread", "thread_a", "/threads/thread_a"),
+                            Created("thread", "thread_b", "/threads/thread_b")]
+            self.ledger, self.target, self.run_id = Ledger(), "t", "r"
+
+    owner = Owner()
+    forget(owner, "/threads/thread_a")  # type: ignore[arg-type]
+    assert [item.id for item in owner.created] == ["thread_b"]
+    assert [item.id for item in removed] == ["thread_a"]  # a later `cleanup` sweep will not look for it

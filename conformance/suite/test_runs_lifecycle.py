@@ -157,7 +157,7 @@ def test_run_get_through_other_thread_is_not_found(
 ) -> None:
     run = support.waiting_run(client, contract, shared)  # any run will do: it is only read
     other = support.run_thread(shared)  # the module's run thread, never the waiting run's
-    assert other != run["thread_id"]
+    assert other != run["thread_id"], "the waiting run is on the module's run thread; it needs a thread of its own"
     response = client.get(f"/threads/{other}/runs/{run['id']}")
     body = support.expect(contract, "Get_Run", response, status=404)
     require(check_not_found(response.status_code, body), "a run read through a thread it does not belong to")
