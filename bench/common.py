@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 PYTHON = str(VENV_PY) if VENV_PY.exists() else sys.executable
-FASTPATH = BENCH / ".fastpath"  # httptools + uvloop, installed by bench/run for the comparison only
 PRISM_BIN = BENCH / ".prism" / "node_modules" / ".bin" / "prism"
 API_KEY = "emulator-key"
 
@@ -153,13 +152,9 @@ def _drain(proc: subprocess.Popen[bytes]) -> None:
     threading.Thread(target=pump, daemon=True).start()
 
 
-def start_emulator(run_speed: str = "fast", fast_http: bool = False, timeout: float = 30.0) -> Server:
-    """`python -m conformance.emulator --port 0`; fast_http adds bench/.fastpath (httptools, uvloop)."""
-    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(FASTPATH) if fast_http else "", str(ROOT)) if p)}
+def start_emulator(run_speed: str = "fast", http: str = "auto", timeout: float = 30.0) -> Server:
+    """`python -m conformance.emulator --port 0`; `http="h11"` forces the pure-Python parser."""
+    env = {"PYTHONPATH": str(ROOT)}
     cmd = [PYTHON, "-m", "conformance.emulator", "--host", "127.0.0.1", "--port", "0",
-           "--run-speed", run_speed]
+           "--run-speed", run_speed, "--http", http]
     return start_server(cmd, "emulator listening on", timeout, env=env)
-
-
-def fastpath_available() -> bool:
-    return (FASTPATH / "httptools").is_dir() and (FASTPATH / "uvloop").is_dir()

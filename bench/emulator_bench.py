@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from bench.common import API_KEY, BENCH, PYTHON, Server, fastpath_available, percentile, start_emulator
-from bench.figures import Figure, check, missing
+from bench.common import API_KEY, BENCH, PYTHON, Server, percentile, start_emulator
+from bench.figures import Figure, check
 from bench.load import Op, run_load
 
 VERSION = "2024-08-01-preview"
@@ -102,23 +102,19 @@ def _placeholders(shown: str, base: str) -> str:
 
 
 def load_figures(bounds: Bounds) -> list[Figure]:
-    """Retrieve / list of 100 / create against the emulator as shipped, and with httptools + uvloop."""
+    """Retrieve / list of 100 / create against the emulator as shipped (httptools + uvloop, uvicorn's
+    auto choice) and with uvicorn's pure-Python parser (h11 + asyncio), for the difference they make."""
     figures: list[Figure] = []
-    variants = [("emulator", False, "one worker, uvicorn as installed (h11, asyncio)")]
-    if fastpath_available():
-        variants.append(("emulator+httptools", True, "same emulator with PYTHONPATH=bench/.fastpath "
-                                                     "(httptools + uvloop): the proposed fix"))
-    for group, fast, note in variants:
-        server = start_emulator(fast_http=fast)
+    variants = [("emulator", "auto", "one worker, as shipped: httptools + uvloop"),
+                ("emulator+h11", "h11", "same emulator with --http h11 (pure-Python parser, asyncio loop)")]
+    for group, http, note in variants:
+        server = start_emulator(http=http)
         try:
             ids = setup_objects(server.url)
-            cmd = ("PYTHONPATH=bench/.fastpath " if fast else "") + EMU_CMD
-            figures += measure_ops(group, cmd, server.url, operations(ids), bounds, note, with_target=True)
+            cmd = EMU_CMD + (" --http h11" if http == "h11" else "")
+            figures += measure_ops(group, cmd, server.url, operations(ids), bounds, note, with_target=http == "auto")
         finally:
             server.stop()
-    if not fastpath_available():
-        figures.append(missing("emulator+httptools", "retrieve assistant: requests/s", "req/s", "bench/run",
-                               "bench/.fastpath not installed (pip install --target bench/.fastpath httptools uvloop)"))
     return figures
 
 

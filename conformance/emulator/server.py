@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-speed", default="fast", metavar="SPEED",
                         help="seconds per run phase: fast (0.05), normal (0.5), slow (1.0) or a number")
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
+                        help="uvicorn's HTTP parser (auto: httptools when installed, else the pure-Python h11)")
     chaos = parser.add_argument_group("chaos (a busy, flaky resource on purpose)")
     chaos.add_argument("--chaos-429", type=float, default=0.0, metavar="RATE", help="share of requests answered 429")
     chaos.add_argument("--chaos-503", type=float, default=0.0, metavar="RATE", help="share of requests answered 503")
@@ -116,10 +118,10 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _config(settings: EmulatorSettings) -> uvicorn.Config:
+def _config(settings: EmulatorSettings, http: str = "auto") -> uvicorn.Config:
     # no `server: uvicorn` header: the gateway's 401 carries only apim-request-id, content-type, date
     return uvicorn.Config(create_app(settings), log_level="warning", access_log=False, lifespan="off",
-                          server_header=False)
+                          server_header=False, http=http, loop="asyncio" if http == "h11" else "auto")
 
 
 def main(argv: list[str]) -> int:
@@ -143,7 +145,7 @@ def main(argv: list[str]) -> int:
     print(f"aoai-conformance emulator listening on {_url(args.host, port)}", flush=True)
     print(f"api-key: {settings.api_keys[0]}  base path: /openai  faults: "
           f"{', '.join(sorted(settings.faults)) or 'none'}", flush=True)
-    server = uvicorn.Server(_config(settings))
+    server = uvicorn.Server(_config(settings, args.http))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve(sockets=[sock]))
     sock.close()
