@@ -6,8 +6,8 @@ contract (`support.expect`) and the lifecycle invariants, so a failure names the
 Cost (issue 8): runs only their own test reads go to the module's run thread with their question as
 an additional message (`support.start_run`; a busy thread sends the test to one of its own), all
 on the module's brief assistant, with run-level `instructions` / `tools` where a test needs others.
-Runs that are only the stage for the behaviour under test (a finished run to cancel, a run to read
-the thread of) are streamed to that state in one request; the polled walks are judged elsewhere.
+Runs that are only the stage for the behaviour under test (a finished run to cancel, a run whose
+messages or bound are read) are streamed to that state in one request; polled walks are judged elsewhere.
 """
 
 from __future__ import annotations
