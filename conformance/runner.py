@@ -97,12 +97,16 @@ def _fuzz_args(options: argparse.Namespace) -> list[str]:
     return args
 
 
+def split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(our arguments, the ones after `--` that go to pytest unchanged)."""
+    if "--" not in argv:
+        return argv, []
+    split = argv.index("--")
+    return argv[:split], argv[split + 1 :]
+
+
 def main(argv: list[str]) -> int:
-    if "--" in argv:
-        split = argv.index("--")
-        argv, extra = argv[:split], argv[split + 1 :]
-    else:
-        extra = []
+    argv, extra = split_passthrough(argv)
     options = build_parser().parse_args(argv)
     code = int(pytest.main(pytest_args(options, extra)))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:

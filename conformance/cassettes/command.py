@@ -69,11 +69,7 @@ def write_verdicts(root: Path, results: Path) -> list[Path]:
 def main(argv: list[str]) -> int:
     from conformance import runner
 
-    if "--" in argv:
-        split = argv.index("--")
-        argv, extra = argv[:split], argv[split + 1 :]
-    else:
-        extra = []
+    argv, extra = runner.split_passthrough(argv)
     options = build_parser().parse_args(argv)
     if options.target == "replay":
         print("aoai-conformance record: --target replay records nothing; use emulator, url or live", file=sys.stderr)
