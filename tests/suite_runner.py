@@ -1,7 +1,7 @@
-"""Run the hand-written conformance suite in a child pytest against the embedded emulator.
+"""Run the hand-written suite or the fuzzer in a child pytest, against the embedded emulator by default.
 
-Shared by the tests that prove the suite works: against the clean emulator, and against the
-emulator with each fault switched on.
+Shared by the tests that prove the suite and the fuzzer work: against the clean emulator, and against
+the emulator with each fault switched on (`ChildPool` runs those children a few at a time).
 """
 
 from __future__ import annotations
@@ -9,10 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import pytest
 
@@ -21,6 +25,7 @@ from conformance.results import RESULTS_FILE, RunInfo, TestRecord, read_records,
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE_INI = Path(conformance.suite.__file__).resolve().parent / "suite.ini"
+K = TypeVar("K")
 
 
 @dataclass
@@ -40,11 +45,25 @@ def run_suite(
 ) -> SuiteRun:
     """`python -m pytest --pyargs conformance.suite` with `args`, target forced to the emulator;
     with `stop_on_rule`, the child stops at the first failure whose report names that rule."""
-    cmd = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-c", str(SUITE_INI),
-           "--target", "emulator", "--report-dir", str(report_dir), "-q", "-p", "no:randomly", *args]
+    return run_child("conformance.suite", report_dir, args, timeout=timeout, stop_on_rule=stop_on_rule)
+
+
+def run_child(
+    package: str,
+    report_dir: Path,
+    args: Sequence[str],
+    *,
+    timeout: float = 300.0,
+    stop_on_rule: str | None = None,
+    target: Sequence[str] = ("--target", "emulator"),
+) -> SuiteRun:
+    """`python -m pytest --pyargs <package>` with `args` against `target`; the results it wrote."""
+    cmd = [sys.executable, "-m", "pytest", "--pyargs", package, "-c", str(SUITE_INI),
+           *target, "--report-dir", str(report_dir), "-q", "-p", "no:randomly", *args]
     # The user's target settings must not leak into a run that is about the emulator.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_OPENAI_", "AOAI_CONFORMANCE_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["AOAI_CONFORMANCE_STATE_DIR"] = str(report_dir / "state")  # a non-emulator target's ledger stays here
     if stop_on_rule:
         cmd += ["-p", "suite_runner"]
         env[STOP_ON_RULE_ENV] = stop_on_rule
@@ -60,6 +79,45 @@ def run_suite(
     info_path = report_dir / "run.json"
     info = read_run_info(info_path) if info_path.exists() else None
     return SuiteRun(returncode, output, records, info, time.monotonic() - started)
+
+
+class ChildPool(Generic[K]):
+    """Child runs keyed by case, started together (a few at a time) the first time any case needs a
+    result, and shared by the parametrized cases that read them."""
+
+    def __init__(self, run: Callable[[K], SuiteRun], parallel: int = 3) -> None:
+        self._run = run
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="child-run")
+        self._futures: dict[K, Future[SuiteRun]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, keys: Iterable[K]) -> None:
+        with self._lock:
+            for key in keys:
+                if key not in self._futures:
+                    self._futures[key] = self._pool.submit(self._run, key)
+
+    def result(self, key: K) -> SuiteRun:
+        self.start([key])
+        return self._futures[key].result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def pool_for_module(request: pytest.FixtureRequest, run: Callable[[str], SuiteRun], param: str,
+                    parallel: int = 3) -> Iterator[ChildPool[str]]:
+    """A pool for the cases of the requesting module, all started at once (under xdist each case
+    starts its own when it asks)."""
+    pool: ChildPool[str] = ChildPool(run, parallel)
+    if not hasattr(request.config, "workerinput"):
+        pool.start(item.callspec.params[param] for item in request.session.items
+                   if item.module is request.module and hasattr(item, "callspec"))
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 # ---- loaded in the child with `-p suite_runner` when a run only needs to see one rule reported

@@ -8,13 +8,12 @@ first time a case needs a result.
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from fuzz_runner import FuzzRun, run_fuzz
+from suite_runner import ChildPool, pool_for_module
 
 from conformance.emulator.faults import FAULTS
 from conformance.versions import DEFAULT_API_VERSION
@@ -39,44 +38,17 @@ SEED = 7
 BUDGET = 4  # few operations per child (see OPERATIONS), so a budget that finds each fault is cheap
 
 
-class FaultRuns:
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self._pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="fault-fuzz")
-        self._futures: dict[str, Future[FuzzRun]] = {}
-        self._lock = threading.Lock()
-
-    def start(self, names: list[str]) -> None:
-        with self._lock:
-            for name in names:
-                if name not in self._futures:
-                    self._futures[name] = self._pool.submit(self._run, name)
-
-    def result(self, name: str) -> FuzzRun:
-        self.start([name])
-        return self._futures[name].result()
-
-    def _run(self, name: str) -> FuzzRun:
-        args = ["--api-version", DEFAULT_API_VERSION, "--fuzz-budget", str(BUDGET), "--seed", str(SEED),
-                "--emulator-fault", name, "-k", f"test_fuzz and ({OPERATIONS.get(name, 'test_fuzz')})"]
-        return run_fuzz(self.workdir / name, args, timeout=300)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 @pytest.fixture(scope="module")
-def fault_runs(request: pytest.FixtureRequest) -> Iterator[FaultRuns]:
+def fault_runs(request: pytest.FixtureRequest) -> Iterator[ChildPool[str]]:
     with tempfile.TemporaryDirectory(prefix="aoai-fault-fuzz-") as workdir:
-        runs = FaultRuns(Path(workdir))
-        if not hasattr(request.config, "workerinput"):
-            selected = [item.callspec.params["fault"] for item in request.session.items
-                        if item.module is request.module and hasattr(item, "callspec")]
-            runs.start(selected)
-        try:
-            yield runs
-        finally:
-            runs.close()
+
+        def run(name: str) -> FuzzRun:
+            args = ["--api-version", DEFAULT_API_VERSION, "--fuzz-budget", str(BUDGET), "--seed", str(SEED),
+                    "--emulator-fault", name, "-k", f"test_fuzz and ({OPERATIONS.get(name, 'test_fuzz')})"]
+            return run_fuzz(Path(workdir) / name, args, timeout=300)
+
+        with pool_for_module(request, run, "fault", PARALLEL) as pool:
+            yield pool
 
 
 def test_the_catalogue_has_schema_and_error_faults() -> None:
@@ -85,7 +57,7 @@ def test_the_catalogue_has_schema_and_error_faults() -> None:
 
 
 @pytest.mark.parametrize("fault", FAULT_NAMES)
-def test_fuzzer_reports_the_fault(fault: str, fault_runs: FaultRuns) -> None:
+def test_fuzzer_reports_the_fault(fault: str, fault_runs: ChildPool[str]) -> None:
     run = fault_runs.result(fault)
     failed = [r for r in run.records if r.outcome == "failed"]
     assert failed, f"no fuzz test failed with {fault} on:\n{run.tail()}"

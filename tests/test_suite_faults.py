@@ -9,16 +9,14 @@ each parametrized case then reads its own.
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from suite_runner import SuiteRun, run_suite
+from suite_runner import ChildPool, SuiteRun, pool_for_module, run_suite
 
 from conformance import results
-from conformance.emulator.faults import FAULTS, Fault
+from conformance.emulator.faults import FAULTS
 from conformance.versions import DEFAULT_API_VERSION
 
 pytestmark = [pytest.mark.slow]
@@ -37,46 +35,17 @@ PARALLEL = 3  # children mostly wait on run pacing, so a few at a time fit on 2 
 CHILD_TIMEOUT = 240.0
 
 
-class FaultRuns:
-    """Child suite runs keyed by fault name, started lazily and shared by the parametrized cases."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self._pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="fault-suite")
-        self._futures: dict[str, Future[SuiteRun]] = {}
-        self._lock = threading.Lock()
-
-    def start(self, names: list[str]) -> None:
-        with self._lock:
-            for name in names:
-                if name not in self._futures:
-                    self._futures[name] = self._pool.submit(self._run, FAULTS[name])
-
-    def result(self, name: str) -> SuiteRun:
-        self.start([name])
-        return self._futures[name].result()
-
-    def _run(self, fault: Fault) -> SuiteRun:
-        args = ["-m", AREA_MARKERS[fault.area], "--api-version", DEFAULT_API_VERSION, "--emulator-fault", fault.name]
-        return run_suite(self.workdir / fault.name, args, timeout=CHILD_TIMEOUT, stop_on_rule=fault.breaks)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 @pytest.fixture(scope="module")
-def fault_runs(request: pytest.FixtureRequest) -> Iterator[FaultRuns]:
+def fault_runs(request: pytest.FixtureRequest) -> Iterator[ChildPool[str]]:
     with tempfile.TemporaryDirectory(prefix="aoai-fault-suite-") as workdir:
-        runs = FaultRuns(Path(workdir))
-        if not hasattr(request.config, "workerinput"):
-            # Start every selected case's child at once; under xdist each case starts its own.
-            selected = [item.callspec.params["fault"] for item in request.session.items
-                        if item.module is request.module and hasattr(item, "callspec")]
-            runs.start(selected)
-        try:
-            yield runs
-        finally:
-            runs.close()
+
+        def run(name: str) -> SuiteRun:
+            fault = FAULTS[name]
+            args = ["-m", AREA_MARKERS[fault.area], "--api-version", DEFAULT_API_VERSION, "--emulator-fault", name]
+            return run_suite(Path(workdir) / name, args, timeout=CHILD_TIMEOUT, stop_on_rule=fault.breaks)
+
+        with pool_for_module(request, run, "fault", PARALLEL) as pool:
+            yield pool
 
 
 def _caught_by(records: list[results.TestRecord], rule: str) -> list[results.TestRecord]:
@@ -89,7 +58,7 @@ def test_every_fault_area_has_suite_markers() -> None:
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_suite_catches_fault(fault: str, fault_runs: FaultRuns) -> None:
+def test_suite_catches_fault(fault: str, fault_runs: ChildPool[str]) -> None:
     spec = FAULTS[fault]
     run = fault_runs.result(fault)
     assert run.records, f"the child suite wrote no results (exit {run.returncode}):\n{run.tail()}"
