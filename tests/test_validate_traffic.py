@@ -98,8 +98,8 @@ def _break_page(items: Interactions) -> str:
 
 
 def _break_walk(items: Interactions) -> str:
-    # the limit=2 walk: page 2 starts with page 1's first item (its cursor chain stays intact)
-    one, two = _list_gets(items, "2")[:2]
+    # the limit=1 walk forwards: page 2 repeats page 1's item (its cursor chain stays intact)
+    one, two = _list_gets(items, "1")[:2]
     first, second = _body(items[one]), _body(items[two])
     assert first["has_more"] is True and "after=" in items[two]["request"]["uri"]
     second["data"][0] = first["data"][0]
