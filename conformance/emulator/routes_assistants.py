@@ -74,6 +74,13 @@ def _modifiable(ctx: EmuRequest) -> bool:
     return "modify_ignored" not in ctx.faults
 
 
+def _modify_metadata(ctx: EmuRequest, record: Message | Run) -> None:
+    """Modify message / modify run: metadata is all that changes (`modify_ignored` keeps it)."""
+    body = ctx.json_body()
+    if _modifiable(ctx) and "metadata" in body:
+        record.metadata = rd.metadata(body)
+
+
 # ---- assistants -----------------------------------------------------------------------------
 
 
@@ -228,9 +235,7 @@ async def get_message(ctx: EmuRequest) -> Response:
 
 async def modify_message(ctx: EmuRequest) -> Response:
     record = _message(ctx, _thread(ctx))
-    body = ctx.json_body()
-    if _modifiable(ctx) and "metadata" in body:
-        record.metadata = rd.metadata(body)
+    _modify_metadata(ctx, record)
     return ok(render.message(record, ctx.faults))
 
 
@@ -350,9 +355,7 @@ async def get_run(ctx: EmuRequest) -> Response:
 
 async def modify_run(ctx: EmuRequest) -> Response:
     run = _run(ctx, _thread(ctx))
-    body = ctx.json_body()
-    if _modifiable(ctx) and "metadata" in body:
-        run.metadata = rd.metadata(body)
+    _modify_metadata(ctx, run)
     return ok(render.run(run, ctx.faults))
 
 
