@@ -25,6 +25,14 @@ def options_for(request: pytest.FixtureRequest, settings: TargetSettings, run_id
     return resolve(request.config, run_id, settings.kind == "emulator")
 
 
+def prepare(request: pytest.FixtureRequest, api_version: str, settings: TargetSettings,
+            run_id: str) -> tuple[FuzzOptions, Contract]:
+    """What every fuzz test opens with: its options, the document it fuzzes, the seed in its record."""
+    options = options_for(request, settings, run_id)
+    record(request.node, seed=options.seed)
+    return options, document_for(options, api_version, settings.strict_reference)
+
+
 def spec_contract(path: str | Path) -> Contract:
     """A foreign spec file, loaded once per session (SpecError when it cannot be used)."""
     return _spec(str(Path(path).resolve()))

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.client import ConformanceClient
 from conformance.config import TargetSettings
-from conformance.fuzz.common import document_for, options_for, record, schema_for, target_for
+from conformance.fuzz.common import document_for, prepare, record, schema_for, target_for
 from conformance.fuzz.driver import FuzzStats, fuzz_operation
 from conformance.fuzz.plugin import resolve
 from conformance.fuzz.report import FuzzFailure
@@ -62,9 +62,7 @@ def test_fuzz(
     tracker: Tracker,
     aoai_budget: Budget,
 ) -> None:
-    options = options_for(request, aoai_settings, aoai_run_id)
-    contract = document_for(options, api_version, aoai_settings.strict_reference)
-    record(request.node, seed=options.seed)
+    options, contract = prepare(request, api_version, aoai_settings, aoai_run_id)
     try:
         op = contract.operation(operation_id)
     except KeyError:

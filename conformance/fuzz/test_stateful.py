@@ -22,7 +22,7 @@ from hypothesis import seed as hypothesis_seed
 from conformance.client import ConformanceClient
 from conformance.config import TargetSettings
 from conformance.fuzz.checks import OUR_CHECKS
-from conformance.fuzz.common import document_for, options_for, record, target_for
+from conformance.fuzz.common import prepare, record, target_for
 from conformance.fuzz.driver import REQUEST_TIMEOUT
 from conformance.fuzz.report import FuzzFailure, curl_of, findings_of, redact
 from conformance.fuzz.setup import API_VERSION, fuzz_config, fuzz_document, track_created
@@ -57,9 +57,7 @@ def test_stateful(
     tracker: Tracker,
     aoai_budget: Budget,
 ) -> None:
-    options = options_for(request, aoai_settings, aoai_run_id)
-    contract = document_for(options, api_version, aoai_settings.strict_reference)
-    record(request.node, seed=options.seed)
+    options, contract = prepare(request, api_version, aoai_settings, aoai_run_id)
     names = _linked_operations(contract, options.may_spend())
     if not names:
         pytest.skip("the document has no links to walk")
